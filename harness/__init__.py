@@ -1,0 +1,1 @@
+"""The harness: builds images, publishes models, runs Terraform and the local cloud."""

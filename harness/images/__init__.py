@@ -1,0 +1,1 @@
+"""Image building: base image, wheelhouse, RIE, the function image, and pushes."""
