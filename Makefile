@@ -1,0 +1,85 @@
+# One entry point for users and CI. Every target that needs the toolchain runs the idempotent
+# setup first (Debian packages, Docker engine, venv, base image, wheelhouse): a fresh clone needs
+# nothing else than `make deploy` or `make test`.
+
+VARIANT ?= s3
+TARGET  ?= local
+CATALOG ?= offline
+MODEL   ?= nlp1
+QUESTION ?= When was the car invented?
+CONTEXT ?= Cars came into global use during the 20th century, and developed economies depend on them. The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. One of the first cars accessible to the masses was the 1908 Model T, an American car manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they replaced animal-drawn carriages and carts, but took much longer to be accepted in Western Europe and other parts of the world.
+PYTEST_ARGS ?=
+
+PY      := .venv/bin/python
+HARNESS := $(PY) -m harness
+SETUP   := bash scripts/setup.sh
+# The offline catalog resolves from ../shared/hf-cache unless the caller points elsewhere.
+export HF_HUB_CACHE ?= $(abspath ../shared/hf-cache)
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: help setup test unit lint fmt validate checkov integration image publish deploy destroy plan invoke logs \
+        local-up local-down local-status bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: ## Install and start everything the project needs (idempotent)
+	@$(SETUP)
+
+test: setup ## Lint, unit, image, local-cloud, Terraform and integration tests (what CI runs)
+	$(PY) -m ruff check .
+	terraform fmt -check -recursive modules terraform
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: setup ## Fast tests only (no Docker, no Terraform applies)
+	$(PY) -m pytest -m "not docker and not localcloud and not integration" $(PYTEST_ARGS)
+
+integration: setup ## Deploy each variant on the local cloud, query it, destroy it
+	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+lint: setup ## ruff + terraform fmt
+	$(PY) -m ruff check .
+	terraform fmt -check -recursive modules terraform
+
+fmt: setup ## Format Python and Terraform
+	$(PY) -m ruff format .
+	terraform fmt -recursive modules terraform
+
+validate: setup ## terraform validate + checkov on every module and stack
+	$(PY) -m pytest tests/terraform -m "not integration" -q
+
+image: setup ## Build the function image for VARIANT
+	$(HARNESS) image --variant $(VARIANT) --catalog $(CATALOG)
+
+publish: setup ## Publish CATALOG's models to VARIANT's store (new revisions without redeploy)
+	$(HARNESS) publish --variant $(VARIANT) --target $(TARGET) --catalog $(CATALOG)
+
+deploy: setup ## Build, push, publish, apply, wait, print the URL
+	$(HARNESS) deploy --variant $(VARIANT) --target $(TARGET) --catalog $(CATALOG)
+
+destroy: setup ## Destroy VARIANT's stack
+	$(HARNESS) destroy --variant $(VARIANT) --target $(TARGET)
+
+plan: setup ## terraform plan for VARIANT
+	$(HARNESS) plan --variant $(VARIANT) --target $(TARGET) --catalog $(CATALOG)
+
+invoke: setup ## POST a question: make invoke VARIANT=efs MODEL=nlp2 QUESTION=... CONTEXT=...
+	$(HARNESS) invoke --variant $(VARIANT) --target $(TARGET) --model "$(MODEL)" --question "$(QUESTION)" --context "$(CONTEXT)"
+
+logs: setup ## The function's logs (each environment, like CloudWatch log streams)
+	$(HARNESS) logs --variant $(VARIANT) --target $(TARGET)
+
+local-up: setup ## Start the local cloud (Docker engine, registry, moto, gateway)
+	$(HARNESS) local up
+
+local-down: ## Stop the local cloud and remove what it created
+	@if [ -x $(PY) ]; then $(HARNESS) local down; fi
+
+local-status: ## What the local cloud runs now
+	$(HARNESS) local status
+
+bench: setup ## Benchmark every variant (or VARIANT=...) on the local cloud
+	$(HARNESS) bench $(if $(filter command line,$(origin VARIANT)),--variant $(VARIANT),)
+
+clean: local-down ## Remove all generated state (.state/)
+	rm -rf .state

@@ -1,0 +1,153 @@
+"""The harness's command line: parse, call one function, turn known failures into one clear line.
+
+The Makefile calls this (`python -m harness ...`); every command is a thin wrapper over a function
+of `harness.deploy`, `harness.localcloud` or `harness.bench`, which is what tests call directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from harness.errors import HarnessError
+from harness.paths import VARIANTS
+
+
+def _variant_args(parser: argparse.ArgumentParser, catalog: bool = False) -> None:
+    parser.add_argument("--variant", choices=VARIANTS, required=True)
+    parser.add_argument("--target", choices=("local", "aws"), default="local")
+    if catalog:
+        parser.add_argument("--catalog", default="offline", help="a name under catalogs/ or a path")
+
+
+def _cmd_image(args: argparse.Namespace) -> None:
+    from harness import deploy
+
+    built = deploy.build_image(args.variant, args.catalog)
+    print(json.dumps({"tag": built.tag, "size_bytes": built.size_bytes}))
+
+
+def _cmd_publish(args: argparse.Namespace) -> None:
+    from harness import deploy
+
+    deploy.publish(args.variant, args.target, args.catalog)
+
+
+def _cmd_deploy(args: argparse.Namespace) -> None:
+    from harness import deploy
+
+    result = deploy.deploy(args.variant, args.target, args.catalog)
+    print(result.summary())
+
+
+def _cmd_destroy(args: argparse.Namespace) -> None:
+    from harness import deploy
+
+    deploy.destroy(args.variant, args.target)
+
+
+def _cmd_plan(args: argparse.Namespace) -> None:
+    from harness import deploy
+
+    changes = deploy.plan(args.variant, args.target, args.catalog)
+    print("no changes" if not changes else f"{changes} change(s) planned")
+
+
+def _cmd_invoke(args: argparse.Namespace) -> None:
+    from harness import deploy
+
+    status, body = deploy.invoke(
+        args.variant, args.target, model_type=args.model, question=args.question, context=args.context
+    )
+    print(json.dumps(body, indent=2))
+    if status >= 400:
+        raise SystemExit(1)
+
+
+def _cmd_logs(args: argparse.Namespace) -> None:
+    from harness import deploy
+
+    deploy.print_logs(args.variant, args.target)
+
+
+def _cmd_local(args: argparse.Namespace) -> None:
+    from harness import localcloud
+
+    action: Callable[[], object] = {
+        "up": localcloud.up,
+        "down": localcloud.down,
+        "status": localcloud.status,
+    }[args.action]
+    result = action()
+    if result is not None:
+        print(result if isinstance(result, str) else json.dumps(result, indent=2, default=str))
+
+
+def _cmd_bench(args: argparse.Namespace) -> None:
+    from harness.bench.run import run_benchmark
+
+    variants = [args.variant] if args.variant else list(VARIANTS)
+    path = run_benchmark(
+        variants, questions=args.questions, warm_requests=args.warm_requests, cold_starts=args.cold_starts
+    )
+    print(f"results: {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("image", help="build the function image of a variant")
+    p.add_argument("--variant", choices=VARIANTS, required=True)
+    p.add_argument("--catalog", default="offline")
+    p.set_defaults(func=_cmd_image)
+
+    for name, func, help_text in (
+        ("publish", _cmd_publish, "publish the catalog's models to the variant's store"),
+        ("deploy", _cmd_deploy, "build, push, publish, apply, wait, print the URL"),
+        ("plan", _cmd_plan, "terraform plan with the variables deploy would use"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        _variant_args(p, catalog=True)
+        p.set_defaults(func=func)
+
+    for name, func, help_text in (
+        ("destroy", _cmd_destroy, "destroy a variant's stack"),
+        ("logs", _cmd_logs, "print the function's logs"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        _variant_args(p)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("invoke", help="POST a question to a deployed variant")
+    _variant_args(p)
+    p.add_argument("--model", default="nlp1")
+    p.add_argument("--question", required=True)
+    p.add_argument("--context", required=True)
+    p.set_defaults(func=_cmd_invoke)
+
+    p = sub.add_parser("local", help="the local cloud: up, down, status")
+    p.add_argument("action", choices=("up", "down", "status"))
+    p.set_defaults(func=_cmd_local)
+
+    p = sub.add_parser("bench", help="benchmark the variants on the local cloud")
+    p.add_argument("--variant", choices=VARIANTS)
+    p.add_argument("--questions", type=int, default=500)
+    p.add_argument("--warm-requests", type=int, default=200)
+    p.add_argument("--cold-starts", type=int, default=5)
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,225 @@
+"""The deploy flow: catalog -> bundle -> image -> push -> publish -> apply -> wait -> URL.
+
+Each step skips itself when its inputs are unchanged (content-hash image tags, sha256-checked
+uploads, Terraform's own plan), so re-running `make deploy` with nothing changed changes nothing.
+This module only sequences the parts; each part lives in its own package.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from harness.errors import HarnessError
+from harness.paths import state_dir
+from harness.progress import say, step
+
+CAR_CONTEXT = (
+    "Cars came into global use during the 20th century, and developed economies depend on them. "
+    "The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz "
+    "patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. "
+    "One of the first cars accessible to the masses was the 1908 Model T, an American car manufactured "
+    "by the Ford Motor Company. Cars were rapidly adopted in the US, where they replaced animal-drawn "
+    "carriages and carts, but took much longer to be accepted in Western Europe and other parts of the world."
+)
+CAR_QUESTION = "When was the car invented?"
+MODEL_PREFIX = "models"
+ENDPOINT_WAIT_SECONDS = 300.0
+
+
+@dataclass
+class Deployment:
+    """What a deploy produced: enough to query, benchmark and destroy it."""
+
+    variant: str
+    target: str
+    api_url: str
+    function_name: str
+    image_tag: str = ""
+    image_size_bytes: int = 0
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        curl = self.outputs.get("curl_command") or (
+            f"curl -s -X POST '{self.api_url}' -H 'Content-Type: application/json' "
+            f"-d '{json.dumps({'model_type': 'nlp1', 'question': CAR_QUESTION, 'context': CAR_CONTEXT})}'"
+        )
+        return f"API URL: {self.api_url}\nFunction: {self.function_name}\nTry it:\n  {curl}"
+
+
+def _stack(variant: str, target: str):  # -> harness.terraform.runner.Stack
+    from harness.terraform.runner import Stack
+
+    if target == "local":
+        from harness import localcloud
+
+        localcloud.up()
+    return Stack(variant, target=target)
+
+
+def _bundle(catalog_name: str) -> tuple[Path, str]:
+    """Resolve the catalog and lay its models out as a bundle; returns (dir, manifest sha256)."""
+    from harness.models.bundle import build_bundle
+    from harness.models.publish_s3 import manifest_sha256
+    from harness.models.resolve import load_catalog
+
+    catalog = load_catalog(catalog_name)
+    dest = state_dir() / "models" / catalog.name
+    with step(f"resolve catalog {catalog.name!r} ({', '.join(sorted(catalog.models))})"):
+        build_bundle(catalog, dest)
+    return dest, manifest_sha256(dest)
+
+
+def build_image(variant: str, catalog_name: str = "offline"):  # -> BuiltImage
+    from harness.images.build import build_function_image
+
+    bundle = _bundle(catalog_name)[0] if variant == "oci" else None
+    with step(f"build the {variant} function image"):
+        return build_function_image(variant, model_bundle=bundle, base_image=None)
+
+
+def _base_variables(variant: str, manifest_sha: str) -> dict[str, Any]:
+    return {"image_uri": "pending", "models_manifest_sha256": manifest_sha}
+
+
+def _ensure_foundation(stack, variables: dict[str, Any]) -> dict[str, Any]:
+    """Create the image repository (and model bucket) once, before anything is pushed there."""
+    outputs = stack.output()
+    if outputs.get("repository_url") and (stack.variant == "oci" or outputs.get("model_bucket")):
+        return outputs
+    targets = ["module.image_repository"] + ([] if stack.variant == "oci" else ["module.model_bucket"])
+    with step("terraform apply: image repository" + ("" if stack.variant == "oci" else " and model bucket")):
+        stack.apply(variables, targets=targets)
+    return stack.output()
+
+
+def publish(variant: str, target: str = "local", catalog_name: str = "offline") -> str:
+    """Publish the catalog to the variant's bucket; returns the manifest sha256.
+
+    S3 and EFS read from the bucket (EFS through its seeder, triggered by the manifest hash);
+    OCI bakes the models into the image, so publishing there means a new image and an apply.
+    """
+    bundle, manifest_sha = _bundle(catalog_name)
+    if variant == "oci":
+        return manifest_sha
+    stack = _stack(variant, target)
+    stack.init()
+    outputs = _ensure_foundation(stack, _base_variables(variant, manifest_sha))
+    from harness.models.publish_s3 import publish_to_s3
+
+    with step(f"publish models to s3://{outputs['model_bucket']}/{MODEL_PREFIX}/"):
+        publish_to_s3(bundle, outputs["model_bucket"], MODEL_PREFIX, s3_client=_s3_client(target))
+    if variant == "efs" and stack.output().get("function_name"):
+        # The seeder runs inside Terraform (aws_lambda_invocation keyed on the manifest hash).
+        with step("terraform apply: reseed the file system"):
+            current = stack.current_variables()
+            stack.apply({**current, "models_manifest_sha256": manifest_sha})
+    return manifest_sha
+
+
+def _s3_client(target: str):
+    import boto3
+
+    if target == "local":
+        from harness.localcloud import aws_endpoint_url
+
+        return boto3.client("s3", endpoint_url=aws_endpoint_url(), region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client("s3")
+
+
+def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -> Deployment:
+    """Build, push, publish, apply, and wait until the endpoint answers."""
+    from harness.images.push import push_image
+
+    stack = _stack(variant, target)
+    bundle, manifest_sha = _bundle(catalog_name)
+    with step(f"terraform init ({variant}, {target})"):
+        stack.init()
+    outputs = _ensure_foundation(stack, _base_variables(variant, manifest_sha))
+    image = build_image(variant, catalog_name)
+    with step(f"push {image.tag} to {outputs['repository_url']}"):
+        image_uri = push_image(image.tag, outputs["repository_url"], target=target)
+    if variant != "oci":
+        from harness.models.publish_s3 import publish_to_s3
+
+        with step(f"publish models to s3://{outputs['model_bucket']}/{MODEL_PREFIX}/"):
+            publish_to_s3(bundle, outputs["model_bucket"], MODEL_PREFIX, s3_client=_s3_client(target))
+    variables = {"image_uri": image_uri, "models_manifest_sha256": manifest_sha}
+    with step(f"terraform apply ({variant}, {target})"):
+        stack.apply(variables)
+    outputs = stack.output()
+    deployment = Deployment(
+        variant=variant,
+        target=target,
+        api_url=outputs["api_url"],
+        function_name=outputs["function_name"],
+        image_tag=image.tag,
+        image_size_bytes=image.size_bytes,
+        outputs=outputs,
+    )
+    wait_until_ready(deployment.api_url)
+    return deployment
+
+
+def wait_until_ready(api_url: str, timeout: float = ENDPOINT_WAIT_SECONDS) -> None:
+    """Poll `GET /models` until the function answers 200 (its first, cold answer)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    with step(f"wait for {api_url}"):
+        while time.monotonic() < deadline:
+            try:
+                response = requests.get(api_url + "models", timeout=60)
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}: {response.text[:200]}"
+            except requests.RequestException as exc:
+                last = str(exc)
+            time.sleep(1.0)
+    raise HarnessError(f"{api_url} did not answer within {timeout:.0f}s (last: {last}); see `make logs`")
+
+
+def destroy(variant: str, target: str = "local") -> None:
+    stack = _stack(variant, target)
+    with step(f"terraform destroy ({variant}, {target})"):
+        stack.init()
+        stack.destroy(stack.current_variables())
+
+
+def plan(variant: str, target: str = "local", catalog_name: str = "offline") -> int:
+    stack = _stack(variant, target)
+    stack.init()
+    result = stack.plan(stack.current_variables())
+    return len(result.changes)
+
+
+def invoke(variant: str, target: str, model_type: str, question: str, context: str) -> tuple[int, Any]:
+    stack = _stack(variant, target)
+    api_url = stack.output().get("api_url")
+    if not api_url:
+        raise HarnessError(f"the {variant} stack is not deployed on {target}: run `make deploy VARIANT={variant}`")
+    payload = {"model_type": model_type, "question": question, "context": context}
+    response = requests.post(api_url, json=payload, timeout=300)
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"raw": response.text}
+    return response.status_code, body
+
+
+def print_logs(variant: str, target: str) -> None:
+    stack = _stack(variant, target)
+    name = stack.output().get("function_name")
+    if not name:
+        raise HarnessError(f"the {variant} stack is not deployed on {target}")
+    if target != "local":
+        say(f"aws logs tail /aws/lambda/{name} --follow")
+        return
+    from harness.localcloud import logs
+
+    print(logs(name))

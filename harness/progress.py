@@ -1,0 +1,25 @@
+"""Progress lines for long work: one style for every step the harness runs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    """Announce a step, and say how long it took (or that it failed) when it ends."""
+    say(f"==> {title}")
+    started = time.monotonic()
+    try:
+        yield
+    except BaseException:
+        say(f"<== {title}: failed after {time.monotonic() - started:.1f}s")
+        raise
+    say(f"<== {title}: {time.monotonic() - started:.1f}s")
