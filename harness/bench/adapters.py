@@ -1,0 +1,172 @@
+"""Everything the benchmark needs from the rest of the harness, behind small functions.
+
+Deploy/destroy (``harness.deploy``), forcing cold starts and finding environments
+(``harness.localcloud``), the Docker engine and the S3 endpoint. Scenarios only call these, so
+each can be replaced by a fake in tests, and a part that changes its API is fixed here once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.paths import state_dir
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+
+
+class UnavailableError(RuntimeError):
+    """A part the benchmark needs is not there (yet); the scenario is skipped with this reason."""
+
+
+# --- deploy ------------------------------------------------------------------------------------
+
+
+def deploy(variant: str, catalog: str = "offline") -> Any:
+    """``harness.deploy.deploy`` on the local target; returns its Deployment."""
+    from harness.deploy import deploy as _deploy
+
+    return _deploy(variant, "local", catalog)
+
+
+def destroy(variant: str) -> None:
+    from harness.deploy import destroy as _destroy
+
+    _destroy(variant, "local")
+
+
+def example_request() -> tuple[str, str]:
+    """(question, context): the request example every part of the project uses."""
+    try:
+        from harness.deploy import CAR_CONTEXT, CAR_QUESTION
+    except ImportError as exc:
+        raise UnavailableError(f"harness.deploy has no example request: {exc}") from exc
+    return CAR_QUESTION, CAR_CONTEXT
+
+
+# --- environments ------------------------------------------------------------------------------
+
+
+def reset_environments(function_name: str) -> int:
+    """Stop every environment of the function so that the next request is a cold start."""
+    try:
+        from harness.localcloud import reset_environments as _reset
+    except ImportError as exc:
+        raise UnavailableError(f"harness.localcloud.reset_environments is not available: {exc}") from exc
+    return int(_reset(function_name) or 0)
+
+
+def log_dir(function_name: str) -> Path:
+    """``.state/logs/<function>/``: one ``<env-id>.log`` per environment (design.md)."""
+    return state_dir() / "logs" / function_name
+
+
+@dataclass(frozen=True)
+class LogFile:
+    env_id: str
+    path: Path
+    size: int
+    mtime: float
+
+
+def env_logs(function_name: str) -> dict[str, LogFile]:
+    """The function's environment logs now, by environment id."""
+    folder = log_dir(function_name)
+    if not folder.is_dir():
+        return {}
+    found: dict[str, LogFile] = {}
+    for path in folder.glob("*.log"):
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        found[path.stem] = LogFile(path.stem, path, info.st_size, info.st_mtime)
+    return found
+
+
+def read_log(log: LogFile, offset: int = 0) -> str:
+    with open(log.path, "rb") as stream:
+        stream.seek(offset)
+        return stream.read().decode("utf-8", errors="replace")
+
+
+def _docker_client() -> Any:
+    try:
+        from harness.localcloud.docker.client import engine_client
+
+        return engine_client(timeout=10)
+    except ImportError:
+        import docker
+
+        return docker.from_env(timeout=10)
+
+
+def _function_label() -> str | None:
+    try:
+        from harness.localcloud.runtime.environment import LABEL_FUNCTION
+    except ImportError:
+        return None
+    return str(LABEL_FUNCTION)
+
+
+def count_containers(function_name: str) -> int | None:
+    """Running environments of the function: containers labelled with its name (None: no Docker)."""
+    label = _function_label()
+    try:
+        client = _docker_client()
+        if label:
+            return len(client.containers.list(filters={"label": f"{label}={function_name}"}))
+        return sum(1 for c in client.containers.list() if function_name in (c.labels or {}).values())
+    except Exception:
+        return None
+
+
+# --- S3 ----------------------------------------------------------------------------------------
+
+
+def aws_endpoint_url() -> str:
+    try:
+        from harness.localcloud import aws_endpoint_url as _endpoint
+
+        return str(_endpoint())
+    except ImportError:
+        port = os.environ.get("LOCALCLOUD_PORT")
+        return f"http://127.0.0.1:{port}" if port else DEFAULT_ENDPOINT
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client on the same endpoint the functions use (the gateway in front of moto)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3", endpoint_url=aws_endpoint_url(), config=Config(s3={"addressing_style": "path"}), **CREDENTIALS
+    )
+
+
+# --- EFS ---------------------------------------------------------------------------------------
+
+
+def efs_model_folders(max_depth: int = 4) -> dict[str, Path]:
+    """model_type -> folder of the model files on the local EFS (``.state/efs/<fs-id>/...``).
+
+    Found through the manifest the seeder wrote there; empty when no file system holds one.
+    """
+    from inference.contract import Manifest
+
+    root = state_dir() / "efs"
+    if not root.is_dir():
+        return {}
+    for depth in range(1, max_depth + 1):
+        for path in sorted(root.glob("/".join(["*"] * depth) + "/manifest.json")):
+            try:
+                manifest = Manifest.from_json(path.read_bytes())
+            except (OSError, ValueError):
+                continue
+            folders = {mt: path.parent / m.folder for mt, m in manifest.models.items()}
+            if all(folder.is_dir() for folder in folders.values()):
+                return folders
+    return {}
