@@ -1,0 +1,88 @@
+"""Errors a caller may see, as types that carry their HTTP status and code.
+
+Every layer raises these (or lets unexpected exceptions fly); ``error_body`` is the one place
+that turns them into the API's error shape ``{"error": {"code", "message"}, "request_id"}``.
+Messages are written for the caller: they name the model or field at fault and never include
+a stack trace, a file path of the function or a bucket name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class InferenceError(Exception):
+    """Base of the errors that map to a deliberate HTTP response."""
+
+    status = 500
+    code = "InternalError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequestError(InferenceError):
+    """The request is not JSON, not an object, or a field is missing, mistyped or empty."""
+
+    status = 400
+    code = "BadRequest"
+
+
+class ModelNotFoundError(InferenceError):
+    """The model_type is not in the manifest; the message lists the ones that are."""
+
+    status = 404
+    code = "ModelNotFound"
+
+    def __init__(self, model_type: str, known: Iterable[str]) -> None:
+        names = ", ".join(sorted(known)) or "none"
+        super().__init__(f"unknown model_type {model_type!r}; known model types: {names}")
+        self.model_type = model_type
+        self.known = tuple(sorted(known))
+
+
+class RouteNotFoundError(InferenceError):
+    """No route for this method and path (only ``POST /`` and ``GET /models`` exist)."""
+
+    status = 404
+    code = "RouteNotFound"
+
+
+class PayloadTooLargeError(InferenceError):
+    """The context is longer than MAX_CONTEXT_CHARS."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
+class ModelUnavailableError(InferenceError):
+    """The model's files are missing, incomplete or fail their checksum (or cannot be loaded)."""
+
+    status = 503
+    code = "ModelUnavailable"
+
+    def __init__(self, model_type: str, reason: str) -> None:
+        super().__init__(f"model {model_type!r} is unavailable: {reason}")
+        self.model_type = model_type
+        self.reason = reason
+
+
+class ServiceUnavailableError(InferenceError):
+    """The environment could not initialise (configuration, store); nothing can be served."""
+
+    status = 503
+    code = "ServiceUnavailable"
+
+
+GENERIC_MESSAGE = "internal error; see the function's logs for this request_id"
+
+
+def error_body(error: BaseException, request_id: str) -> tuple[int, dict[str, Any]]:
+    """(status, body) for any exception: deliberate ones say why, others only that it failed."""
+    if isinstance(error, InferenceError):
+        status, code, message = error.status, error.code, error.message
+    else:
+        status, code, message = 500, InferenceError.code, GENERIC_MESSAGE
+    return status, {"error": {"code": code, "message": message}, "request_id": request_id}

@@ -1,0 +1,132 @@
+"""The Lambda entry point ``inference.handler.handler``: HTTP API events and direct invokes.
+
+Init (module scope, once per environment, outside any request) reads the settings, opens the
+store, and loads the models the manifest marks eager. The slow parts overlap: a worker thread
+reads the manifest and fetches the eager models' files (S3 downloads and hashing release the
+GIL) while this thread imports torch and transformers. Init never raises: a failure is logged
+with its traceback and requests then answer 503 (ServiceUnavailableError when nothing could be set
+up, ModelUnavailableError naming the model when only that model failed, retried on each request).
+
+Init ends with one log line, message ``init timings``, whose ``init_ms`` object holds
+``module_imports``, ``manifest``, ``eager_fetch``, ``imports`` (torch + transformers),
+``eager_loads`` and ``total`` (wall time from the first line of this module; less than the sum,
+because fetching overlaps the imports), and whose ``eager`` object holds each eager model's
+``fetch``/``load`` milliseconds (or its ``error``).
+"""
+
+from __future__ import annotations
+
+import time
+
+_MODULE_START = time.perf_counter()
+
+import json  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+from inference.api import build_app, handle_direct, is_http_event, log_error, normalize_path  # noqa: E402
+from inference.config import ConfigError, Settings  # noqa: E402
+from inference.errors import BadRequestError, ServiceUnavailableError  # noqa: E402
+from inference.observability import logger, metrics, ms  # noqa: E402
+from inference.service import InferenceService, InitReport  # noqa: E402
+from inference.stores import open_store  # noqa: E402
+
+
+@dataclass
+class Environment:
+    """What init produced: a service, or the reason there is none."""
+
+    service: InferenceService | None
+    error: str | None
+    report: InitReport
+
+
+def _warm_up(service: InferenceService, report: InitReport) -> None:
+    """Import torch/transformers here while a thread fetches the eager models, then load them."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="init-prefetch") as pool:
+        prefetch = pool.submit(service.prefetch_eager, report)
+        started = time.perf_counter()
+        try:
+            service.qa()
+        except Exception:  # requests will retry the import and answer 503 if it still fails
+            logger.exception("torch/transformers import failed at init")
+        report.seconds["imports"] = time.perf_counter() - started
+        prefetched = prefetch.result()
+    service.load_eager(prefetched, report)
+
+
+def initialise() -> Environment:
+    """Settings, store, manifest and eager models; never raises (see the module docstring)."""
+    report = InitReport()
+    report.seconds["module_imports"] = time.perf_counter() - _MODULE_START
+    try:
+        settings = Settings.from_env()
+        logger.append_keys(store=settings.store)
+        service = InferenceService(settings, open_store(settings))
+    except Exception as exc:
+        logger.exception("init failed: this environment cannot serve requests")
+        report.seconds["total"] = time.perf_counter() - _MODULE_START
+        reason = str(exc) if isinstance(exc, ConfigError) else "see the function's logs"
+        return Environment(None, f"the function could not initialise ({reason})", report)
+    try:
+        _warm_up(service, report)
+    except Exception:  # a bug in warming up must not cost the environment: models load on use
+        logger.exception("eager loading failed at init; models will load on first use")
+    report.seconds["total"] = time.perf_counter() - _MODULE_START
+    logger.info(
+        "init timings",
+        extra={
+            "init_ms": {name: ms(seconds) for name, seconds in report.seconds.items()},
+            "eager": report.eager,
+            "store": service.store.describe(),
+            "threads": settings.torch_threads(),
+            "memory_budget_mb": settings.memory_budget_mb,
+        },
+    )
+    return Environment(service, None, report)
+
+
+environment = initialise()
+
+
+def current_service() -> InferenceService:
+    if environment.service is None:
+        raise ServiceUnavailableError(environment.error or "the function could not initialise")
+    return environment.service
+
+
+app = build_app(current_service)
+
+
+def _request_id(event: Any, context: Any) -> str:
+    rid = getattr(context, "aws_request_id", None)
+    if not rid and isinstance(event, Mapping) and isinstance(event.get("requestContext"), Mapping):
+        rid = event["requestContext"].get("requestId")
+    return str(rid or uuid.uuid4())
+
+
+def _http_error(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """API Gateway HTTP API (payload 2.0) events go to the routes; any other event is a request."""
+    request_id = _request_id(event, context)
+    try:
+        if is_http_event(event):
+            return app.resolve(normalize_path(event), context)
+        if isinstance(event, Mapping) and "requestContext" in event:
+            raise BadRequestError(
+                "unsupported event: the API integration must use payload_format_version 2.0"
+            )
+        return handle_direct(event, current_service, request_id)
+    except Exception as error:  # last resort: whatever happened, the caller gets our error shape
+        status, body = log_error(error, request_id)
+        if isinstance(event, Mapping) and "requestContext" in event:
+            return _http_error(status, body)
+        return {**body, "statusCode": status}

@@ -1,0 +1,74 @@
+"""The EFS seeding entry point ``inference.seed.handler``: S3 store -> MODEL_ROOT (the mount).
+
+For every model of the bucket's manifest: a revision folder already complete (its marker
+records exactly the manifest's digests) is skipped; otherwise its files are downloaded with the
+S3 store's own ``download_model`` (temporary names in the target folder, sha256 verified, atomic
+rename, nothing partial left behind). ``manifest.json`` is written last, atomically, so an API
+function reading the mount never sees a manifest naming files that are not all there yet.
+Revision folders are immutable, so a function still serving the previous manifest keeps
+reading its folder undisturbed.
+
+Event (all optional): ``{"bucket": ..., "prefix": ...}``, defaulting to MODEL_BUCKET and
+MODEL_PREFIX; MODEL_ROOT (default ``/mnt/models``) is the target.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from inference.contract import MANIFEST_NAME, Manifest
+from inference.observability import logger
+from inference.stores.files import atomic_write_text, is_complete, safe_join, sweep_partials
+from inference.stores.s3 import download_model, object_key, s3_client, transfer_config
+
+
+def seed(bucket: str, prefix: str, root: Path, client: Any = None) -> dict[str, Any]:
+    """Copy the manifest's models into ``root``; returns what was copied and skipped."""
+    started = time.perf_counter()
+    client = client if client is not None else s3_client()
+    key = object_key(prefix, MANIFEST_NAME)
+    manifest_text = client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    manifest = Manifest.from_json(manifest_text)
+    root.mkdir(parents=True, exist_ok=True)
+    swept = sweep_partials(root)
+    config = transfer_config()
+    copied: list[str] = []
+    skipped: list[str] = []
+    total = 0
+    for model_type, model in sorted(manifest.models.items()):
+        folder = safe_join(root, model.folder, model)
+        if is_complete(folder, model):
+            skipped.append(model_type)
+            continue
+        total += download_model(client, bucket, prefix, model, folder, config)
+        copied.append(model_type)
+        logger.info("model seeded", extra={"model_type": model_type, "folder": model.folder})
+    atomic_write_text(root / MANIFEST_NAME, manifest_text)
+    summary = {
+        "copied": copied,
+        "skipped": skipped,
+        "bytes": total,
+        "partials_removed": len(swept),
+        "manifest": f"s3://{bucket}/{key}",
+        "catalog": manifest.catalog,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    logger.info("seeding done", extra=summary)
+    return summary
+
+
+@logger.inject_lambda_context
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Seed MODEL_ROOT from ``s3://bucket/prefix`` (event keys override MODEL_BUCKET/MODEL_PREFIX)."""
+    event = event if isinstance(event, dict) else {}
+    bucket = str(event.get("bucket") or os.environ.get("MODEL_BUCKET", ""))
+    prefix = str(
+        event.get("prefix") if event.get("prefix") is not None else os.environ.get("MODEL_PREFIX", "")
+    )
+    root = Path(os.environ.get("MODEL_ROOT") or "/mnt/models")
+    if not bucket:
+        raise ValueError("no bucket: set MODEL_BUCKET or pass {'bucket': ...} in the event")
+    return seed(bucket, prefix.strip("/"), root)

@@ -1,0 +1,298 @@
+"""S3 store: the manifest and model files in a bucket, downloaded to ephemeral storage (/tmp).
+
+Downloads go through boto3's transfer manager: every file of a model is submitted at once and
+files above 8 MiB are fetched as concurrent ranged GETs. Each file is written under a temporary
+name in its final folder, verified (size and sha256), then renamed; whatever happens in between,
+the temporary files are removed, so /tmp never holds a partial file under a final name. A folder
+is marked complete once every file is verified, and that marker is what lets the next load and
+a later cold start that finds /tmp intact reuse it without downloading or hashing again. When a
+download would overflow ephemeral storage, the least recently used model folders are evicted.
+
+``download_model`` is the one download routine; the EFS seeder uses it too. boto3 is imported
+only here, so the EFS and image stores never pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inference.contract import MANIFEST_NAME, ContractError, FileDigest, Manifest, ManifestModel
+from inference.errors import ModelUnavailableError
+from inference.observability import logger
+from inference.stores.base import ManifestUnavailableError, ModelStore
+from inference.stores.files import (
+    COMPLETE_MARKER,
+    file_problem,
+    is_complete,
+    mark_complete,
+    remove_folder,
+    remove_quietly,
+    safe_join,
+    sweep_partials,
+    temp_path,
+    touch,
+    tree_bytes,
+)
+
+MIB = 1024 * 1024
+MULTIPART_THRESHOLD = 8 * MIB
+MULTIPART_CHUNKSIZE = 8 * MIB
+MAX_CONCURRENCY = 10  # Lambda's network does best with several streams; boto3's pool holds 10
+MAX_HEADROOM = 64 * MIB  # ephemeral storage kept free for everything else that uses /tmp
+_MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+
+
+def object_key(prefix: str, relative: str) -> str:
+    """The key of a store-relative path under MODEL_PREFIX ("" puts it at the bucket root)."""
+    prefix = prefix.strip("/")
+    return f"{prefix}/{relative}" if prefix else relative
+
+
+def s3_client() -> Any:
+    """A client configured by the environment (AWS_ENDPOINT_URL reaches moto locally)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        config=Config(
+            max_pool_connections=MAX_CONCURRENCY,
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=30,
+        ),
+    )
+
+
+def transfer_config() -> Any:
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(
+        multipart_threshold=MULTIPART_THRESHOLD,
+        multipart_chunksize=MULTIPART_CHUNKSIZE,
+        max_concurrency=MAX_CONCURRENCY,
+        use_threads=True,
+        preferred_transfer_client="classic",
+    )
+
+
+def _error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def _download_failure(file: FileDigest, exc: BaseException) -> str:
+    if _error_code(exc) in _MISSING_CODES:
+        return f"file {file.name} is missing from the store"
+    return f"file {file.name} could not be downloaded ({type(exc).__name__})"
+
+
+def download_model(
+    client: Any,
+    bucket: str,
+    prefix: str,
+    model: ManifestModel,
+    folder: Path,
+    config: Any = None,
+) -> int:
+    """Make ``folder`` a complete, verified copy of ``model``; returns the bytes downloaded.
+
+    Files already there under their final name were verified before being renamed; they are
+    hashed again (they may predate a crash) and kept when they match. Raises ModelUnavailableError,
+    after removing every temporary file, when a file is missing or fails its checksum.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    todo: list[FileDigest] = []
+    for file in model.files:
+        final = safe_join(folder, file.name, model)
+        if final.exists() and file_problem(final, file) is None:
+            continue
+        remove_quietly(final)
+        todo.append(file)
+    if todo:
+        _transfer(client, bucket, prefix, model, folder, todo, config or transfer_config())
+    mark_complete(folder, model)
+    return sum(f.size for f in todo)
+
+
+def _transfer(
+    client: Any,
+    bucket: str,
+    prefix: str,
+    model: ManifestModel,
+    folder: Path,
+    files: list[FileDigest],
+    config: Any,
+) -> None:
+    from boto3.s3.transfer import create_transfer_manager
+
+    temps = {f.name: temp_path(safe_join(folder, f.name, model)) for f in files}
+    for temp in temps.values():
+        temp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with create_transfer_manager(client, config) as manager:
+            futures = []
+            for f in files:  # all at once: the manager runs them (and their parts) concurrently
+                key = object_key(prefix, f"{model.folder}/{f.name}")
+                futures.append((f, manager.download(bucket, key, str(temps[f.name]))))
+            for file, future in futures:
+                try:
+                    future.result()
+                except Exception as exc:
+                    logger.warning(
+                        "model file download failed",
+                        extra={
+                            "model_type": model.model_type,
+                            "bucket": bucket,
+                            "file": file.name,
+                            "error": repr(exc),
+                        },
+                    )
+                    raise ModelUnavailableError(model.model_type, _download_failure(file, exc)) from exc
+        problems: list[str] = []
+        for file in files:
+            problem = file_problem(temps[file.name], file)
+            if problem:
+                problems.append(problem)
+            else:
+                temps[file.name].replace(safe_join(folder, file.name, model))
+        if problems:
+            logger.warning(
+                "model files failed verification",
+                extra={"model_type": model.model_type, "problems": problems},
+            )
+            raise ModelUnavailableError(model.model_type, "; ".join(problems))
+    finally:
+        for temp in temps.values():
+            remove_quietly(temp)
+            # s3transfer writes to "<our temp>.<random>" and renames; remove it if it was cut short.
+            for leftover in temp.parent.glob(temp.name + ".*"):
+                remove_quietly(leftover)
+
+
+@dataclass(frozen=True)
+class CachedFolder:
+    path: Path
+    size: int
+    last_used: float
+
+
+class S3Store(ModelStore):
+    """Models in ``s3://bucket/prefix/``, cached under ``cache_dir`` (MODEL_CACHE_DIR)."""
+
+    name = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        cache_dir: Path = Path("/tmp/models"),
+        ephemeral_storage_mb: int | None = None,
+        client: Any = None,
+        config: Any = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.cache_dir = Path(cache_dir)
+        self.ephemeral_storage_mb = ephemeral_storage_mb
+        self.client = client if client is not None else s3_client()
+        self.config = config if config is not None else transfer_config()
+        self._lock = threading.Lock()
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        swept = sweep_partials(self.cache_dir)
+        if swept:
+            logger.info("removed partial downloads", extra={"files": [str(p) for p in swept]})
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def read_manifest(self) -> Manifest:
+        key = object_key(self.prefix, MANIFEST_NAME)
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return Manifest.from_json(body)
+        except ContractError as exc:
+            raise ManifestUnavailableError(f"s3://{self.bucket}/{key}: {exc}") from exc
+        except Exception as exc:
+            raise ManifestUnavailableError(f"s3://{self.bucket}/{key}: {type(exc).__name__}: {exc}") from exc
+
+    def materialize(self, model: ManifestModel) -> Path:
+        folder = safe_join(self.cache_dir, model.folder, model)
+        with self._lock:
+            marker = folder / COMPLETE_MARKER
+            if is_complete(folder, model):
+                touch(marker)
+                return folder
+            present = sum(
+                f.size for f in model.files if file_problem(folder / f.name, f, check_sha256=False) is None
+            )
+            self._make_room(model, needed=model.size - present, keep=folder)
+            downloaded = download_model(self.client, self.bucket, self.prefix, model, folder, self.config)
+            touch(marker)
+            logger.info(
+                "model files downloaded",
+                extra={"model_type": model.model_type, "folder": model.folder, "bytes": downloaded},
+            )
+            return folder
+
+    # --- ephemeral storage ---------------------------------------------------------------------
+
+    def cache_limit(self) -> int:
+        """Bytes the cache may occupy: EPHEMERAL_STORAGE_MB when set, else what the disk allows."""
+        if self.ephemeral_storage_mb:
+            capacity = self.ephemeral_storage_mb * MIB
+            return capacity - min(MAX_HEADROOM, capacity // 10)
+        usage = shutil.disk_usage(self.cache_dir)
+        return tree_bytes(self.cache_dir) + usage.free - min(MAX_HEADROOM, usage.total // 10)
+
+    def cached_folders(self) -> list[CachedFolder]:
+        """Model folders in the cache, least recently used first."""
+        found: list[CachedFolder] = []
+        for dirpath, _dirs, names in os.walk(self.cache_dir):
+            if not names:
+                continue
+            path = Path(dirpath)
+            files = [path / n for n in names]
+            marker = path / COMPLETE_MARKER
+            stamp_source = [marker] if marker.exists() else files
+            try:
+                last_used = max(p.stat().st_mtime for p in stamp_source)
+                size = sum(p.stat().st_size for p in files)
+            except OSError:
+                continue
+            found.append(CachedFolder(path, size, last_used))
+        return sorted(found, key=lambda f: f.last_used)
+
+    def _make_room(self, model: ManifestModel, needed: int, keep: Path) -> None:
+        limit = self.cache_limit()
+        folders = self.cached_folders()
+        used = sum(f.size for f in folders)
+        if used + needed <= limit:
+            return
+        evictable = [f for f in folders if f.path != keep]
+        floor = used - sum(f.size for f in evictable)
+        if floor + needed > limit:  # would not fit even alone: refuse before evicting anything
+            raise ModelUnavailableError(
+                model.model_type,
+                f"it needs {needed / MIB:.1f} MiB of ephemeral storage and at most "
+                f"{max(limit - floor, 0) / MIB:.1f} MiB can be made free "
+                "(raise the function's ephemeral storage)",
+            )
+        for candidate in evictable:
+            remove_folder(candidate.path, stop_at=self.cache_dir)
+            used -= candidate.size
+            logger.info(
+                "evicted model folder from ephemeral storage",
+                extra={
+                    "folder": str(candidate.path.relative_to(self.cache_dir)),
+                    "bytes": candidate.size,
+                    "for_model": model.model_type,
+                },
+            )
+            if used + needed <= limit:
+                return

@@ -1,0 +1,244 @@
+"""Fixtures of the function's unit tests: the offline models, stores on disk and a moto server.
+
+The two models of ``<repo>/../shared/hf-cache`` (or $LAMBDA_INFERENCE_SHARED/hf-cache) are hashed
+and loaded once per session. Model stores on disk link to the read-only snapshot files instead
+of copying them. The moto server is real (HTTP on 127.0.0.1, a free port) and boto3 reaches it
+through AWS_ENDPOINT_URL, exactly as the function does in the local cloud.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from inference.contract import Manifest, ManifestModel, digest_file, model_folder
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+OFFLINE_MODELS = {  # model_type -> (repo id, revision, eager), as catalogs/offline.json
+    "nlp1": ("local/minilm-l6-h384-squad", "cecc2a7e5b8ee2583e400934cd4cc6ae3ff96411", True),
+    "nlp2": ("local/minilm-l3-h384-squad", "7b1d26e8fd7dfeba584d828213e5c65d51f52219", False),
+}
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+CAR_CONTEXT = (
+    "Cars came into global use during the 20th century, and developed economies depend on them. "
+    "The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz "
+    "patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. "
+    "One of the first cars accessible to the masses was the 1908 Model T, an American car "
+    "manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they "
+    "replaced animal-drawn carriages and carts, but took much longer to be accepted in Western "
+    "Europe and other parts of the world."
+)
+CAR_QUESTION = "When was the car invented?"
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("LAMBDA_INFERENCE_SHARED") or REPO_ROOT.parent / "shared")
+
+
+@pytest.fixture(scope="session")
+def snapshots() -> dict[str, Path]:
+    """model_type -> the read-only snapshot folder of each offline model."""
+    cache = shared_dir() / "hf-cache"
+    folders = {
+        mt: cache / f"models--{repo.replace('/', '--')}" / "snapshots" / rev
+        for mt, (repo, rev, _eager) in OFFLINE_MODELS.items()
+    }
+    missing = [str(p) for p in folders.values() if not (p / "model.safetensors").is_file()]
+    if missing:
+        pytest.fail(f"offline models missing (see ../shared/hf-cache/README.md): {missing}")
+    return folders
+
+
+@pytest.fixture(scope="session")
+def offline_models(snapshots: dict[str, Path]) -> dict[str, ManifestModel]:
+    """The manifest entries of the offline catalog, built with the contract module (hashed once)."""
+    models = {}
+    for mt, (repo, rev, eager) in OFFLINE_MODELS.items():
+        files = tuple(digest_file(snapshots[mt] / name) for name in MODEL_FILES)
+        models[mt] = ManifestModel(mt, repo, rev, model_folder(repo, rev), files, eager)
+    return models
+
+
+def link_model(root: Path, model: ManifestModel, source: Path) -> None:
+    """Put ``model``'s files into a store root as symlinks to ``source`` (no 160 MB copies)."""
+    folder = root / model.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in model.files:
+        target = folder / f.name
+        if not target.exists():
+            target.symlink_to(source / f.name)
+
+
+def write_manifest(root: Path, models: dict[str, ManifestModel]) -> Manifest:
+    manifest = Manifest(models=dict(models), catalog="offline")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "manifest.json").write_text(manifest.to_json())
+    return manifest
+
+
+@pytest.fixture(scope="session")
+def car() -> tuple[str, str]:
+    """(context, question) of the sample's request (../shared/hf-cache/README.md)."""
+    return CAR_CONTEXT, CAR_QUESTION
+
+
+@pytest.fixture(scope="session")
+def store_tools() -> Any:
+    """Helpers to lay out a store on disk: ``link_model`` and ``write_manifest``."""
+    return StoreTools
+
+
+class StoreTools:
+    link_model = staticmethod(link_model)
+    write_manifest = staticmethod(write_manifest)
+
+
+@pytest.fixture(scope="session")
+def loaded_models(snapshots: dict[str, Path]) -> dict[str, Any]:
+    """Both offline models loaded by ``inference.qa``, once per session."""
+    from inference import qa
+
+    qa.configure_threads(max(1, min(2, len(os.sched_getaffinity(0)))))
+    return {mt: qa.load_model(folder) for mt, folder in snapshots.items()}
+
+
+# --- synthetic models (store tests need bytes, not weights) ------------------------------------
+
+
+@dataclass
+class FakeModel:
+    """A model of random bytes: its manifest entry and the local files it was built from."""
+
+    model: ManifestModel
+    source: Path
+
+
+def make_fake_model(base: Path, model_type: str, sizes: dict[str, int], revision: str = "r1") -> FakeModel:
+    source = base / f"src-{model_type}-{revision}"
+    source.mkdir(parents=True)
+    for name, size in sizes.items():
+        (source / name).write_bytes(os.urandom(size))
+    files = tuple(digest_file(source / name) for name in sizes)
+    repo = f"test/{model_type}"
+    return FakeModel(ManifestModel(model_type, repo, revision, model_folder(repo, revision), files), source)
+
+
+@pytest.fixture
+def fake_model_factory(tmp_path: Path):
+    def make(model_type: str, sizes: dict[str, int] | None = None, revision: str = "r1") -> FakeModel:
+        return make_fake_model(
+            tmp_path, model_type, sizes or {"config.json": 700, "weights.bin": 40_000}, revision
+        )
+
+    return make
+
+
+# --- moto ---------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real moto server on 127.0.0.1, reached through AWS_ENDPOINT_URL for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ENDPOINT_URL", endpoint)
+        env.setenv("AWS_ACCESS_KEY_ID", "test")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_REGION", "us-east-1")
+        env.setenv("NO_PROXY", "127.0.0.1,localhost")
+        env.delenv("AWS_PROFILE", raising=False)
+        try:
+            yield endpoint
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(moto_endpoint: str) -> Any:
+    """The function's own client factory, pointed at moto by the environment alone."""
+    from inference.stores.s3 import s3_client
+
+    client = s3_client()
+    assert client.meta.endpoint_url == moto_endpoint
+    return client
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"models-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def publish(s3: Any):
+    """``publish(bucket, prefix, fakes)``: upload fake models to moto, the manifest last."""
+
+    def run(bucket: str, prefix: str, fakes: list[FakeModel], catalog: str = "test") -> Manifest:
+        return publish_to_s3(s3, bucket, prefix, fakes, catalog)
+
+    return run
+
+
+def publish_to_s3(
+    s3: Any, bucket: str, prefix: str, fakes: list[FakeModel], catalog: str = "test"
+) -> Manifest:
+    """Upload model files, then the manifest last (what the harness's publisher does)."""
+    from inference.stores.s3 import object_key
+
+    for fake in fakes:
+        for f in fake.model.files:
+            s3.upload_file(
+                str(fake.source / f.name), bucket, object_key(prefix, f"{fake.model.folder}/{f.name}")
+            )
+    manifest = Manifest(models={f.model.model_type: f.model for f in fakes}, catalog=catalog)
+    s3.put_object(Bucket=bucket, Key=object_key(prefix, "manifest.json"), Body=manifest.to_json().encode())
+    return manifest
+
+
+# --- Lambda -------------------------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "inference-test"
+    memory_limit_in_mb: int = 3008
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:inference-test"
+    aws_request_id: str = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext(aws_request_id=str(uuid.uuid4()))
+
+
+@pytest.fixture(autouse=True)
+def _reset_metrics() -> Iterator[None]:
+    """Metrics are process-wide singletons: every test starts and ends with none pending."""
+    from inference.observability import metrics
+
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
