@@ -6,7 +6,6 @@ host: it listens on all interfaces and takes any argument as a handler.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -30,15 +29,17 @@ def ensure_rie() -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp,
              f"aws-sam-cli=={SAM_CLI_VERSION}"],
-            check=True,
+            capture_output=True, text=True, check=False,
         )
+        if done.returncode != 0:  # pip's warnings are noise unless the download failed
+            raise RuntimeError(f"cannot download aws-sam-cli=={SAM_CLI_VERSION}:\n{done.stderr}")
         wheel = next(Path(tmp).glob("aws_sam_cli-*.whl"))
         with zipfile.ZipFile(wheel) as archive:
             partial = target.with_suffix(".partial")
             partial.write_bytes(archive.read(_MEMBER))
-    os.chmod(partial, 0o755)
+    partial.chmod(0o755)
     partial.replace(target)
     return target

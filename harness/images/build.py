@@ -1,0 +1,165 @@
+"""Build the function image with docker-py, named by the content hash of its inputs.
+
+``build_function_image("s3" | "efs" | "oci", bundle, base)`` is the one entry point. S3 and EFS
+share one image without weights (``lambda-inference/function:<hash>``); OCI bakes a model bundle
+in (``lambda-inference/function-oci-<catalog>:<hash>``). Unchanged inputs give the same tag, and a
+tag that exists locally is never built again, so a redeploy with nothing changed costs one hash.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+from inference.contract import MANIFEST_NAME, Manifest
+
+from harness.errors import HarnessError
+from harness.images.base import BASE_IMAGE, ensure_base_image
+from harness.images.context import BuildContext, add_function_sources, add_model_bundle, add_wheelhouse
+from harness.images.engine import docker_client, image_exists
+from harness.images.progress import Log, print_line
+from harness.images.rie import ensure_rie
+from harness.images.wheelhouse import REQUIREMENTS, ensure_wheelhouse
+from harness.paths import FUNCTION_DIR, VARIANTS, state_dir
+
+FUNCTION_REPOSITORY = "lambda-inference/function"
+OCI_REPOSITORY_PREFIX = "lambda-inference/function-oci-"
+TAG_LENGTH = 16
+LABEL_PREFIX = "io.github.lambda-inference"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the classic builder colours a step's stderr
+
+
+class ImageBuildError(HarnessError):
+    """``docker build`` failed; the message carries the last lines of its output."""
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """A function image present in the local engine."""
+
+    tag: str
+    content_hash: str
+    size_bytes: int
+    built: bool = True  # False when the tag already existed and nothing was built
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """What would be built: the tag and the context that produces it."""
+
+    tag: str
+    content_hash: str
+    target: str
+    base_image: str
+    context: BuildContext
+
+
+def plan_function_image(
+    variant: str, model_bundle: Path | None = None, base_image: str | None = None, log: Log = print_line
+) -> ImagePlan:
+    """Gather the inputs (base image, wheelhouse, RIE, sources, bundle) and hash them; builds nothing."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    if (variant == "oci") != (model_bundle is not None):
+        raise ValueError("the oci variant needs a model bundle, and only the oci variant takes one")
+    base = base_image or ensure_base_image(BASE_IMAGE, log)
+    base_id = _base_image_id(base, log)
+    context = BuildContext()
+    context.add_file("Dockerfile", FUNCTION_DIR / "Dockerfile")
+    context.add_file("lambda-entrypoint.sh", FUNCTION_DIR / "lambda-entrypoint.sh")
+    context.add_file("requirements.txt", REQUIREMENTS)
+    context.add_file("precompile.py", Path(__file__).with_name("precompile.py"))
+    context.add_file("aws-lambda-rie", ensure_rie())
+    add_function_sources(context, FUNCTION_DIR)
+    add_wheelhouse(context, ensure_wheelhouse(REQUIREMENTS, log))
+    context.note(f"base-image {base_id}")
+    if model_bundle is None:
+        target, repository = "function", FUNCTION_REPOSITORY
+    else:
+        manifest = add_model_bundle(context, Path(model_bundle))
+        target = "function-oci"
+        repository = OCI_REPOSITORY_PREFIX + _catalog_name(manifest, Path(model_bundle))
+    context.note(f"target {target}")
+    content_hash = context.content_hash()
+    return ImagePlan(f"{repository}:{content_hash[:TAG_LENGTH]}", content_hash, target, base, context)
+
+
+def build_function_image(
+    variant: str,
+    model_bundle: Path | None = None,
+    base_image: str | None = None,
+    log: Log = print_line,
+) -> BuiltImage:
+    """Build (or find) the function image for ``variant``; ``model_bundle`` only for ``oci``.
+
+    ``base_image`` defaults to the project's Debian base, built on first use.
+    """
+    plan = plan_function_image(variant, model_bundle, base_image, log)
+    client = docker_client()
+    try:
+        if image_exists(client, plan.tag):
+            log(f"image: {plan.tag} is up to date (inputs unchanged)")
+            return BuiltImage(plan.tag, plan.content_hash, _size(client, plan.tag), built=False)
+        _build(client, plan, log)
+        return BuiltImage(plan.tag, plan.content_hash, _size(client, plan.tag), built=True)
+    finally:
+        client.close()
+
+
+def _build(client: docker.DockerClient, plan: ImagePlan, log: Log) -> None:
+    # A name of its own: two builds of the same tag at once must not write one file.
+    archive = state_dir() / "build" / f"context-{plan.content_hash[:TAG_LENGTH]}-{os.getpid()}.tar"
+    started = time.monotonic()
+    log(f"image: building {plan.tag} (target {plan.target}, base {plan.base_image})")
+    plan.context.write_tar(archive)
+    tail: list[str] = []
+    try:
+        with open(archive, "rb") as stream:
+            chunks = client.api.build(
+                fileobj=stream, custom_context=True, tag=plan.tag, target=plan.target,
+                buildargs={"BASE_IMAGE": plan.base_image}, network_mode="none", rm=True, forcerm=True,
+                pull=False, decode=True, labels={
+                    f"{LABEL_PREFIX}.content-hash": plan.content_hash,
+                    f"{LABEL_PREFIX}.target": plan.target,
+                },
+            )
+            for chunk in chunks:
+                if "error" in chunk:
+                    detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+                    raise ImageBuildError(f"building {plan.tag} failed: {detail}\n" + "\n".join(tail))
+                for line in _ANSI.sub("", str(chunk.get("stream", ""))).splitlines():
+                    if line.strip():
+                        tail = [*tail[-40:], line]
+                        log(f"build: {line}")
+    finally:
+        archive.unlink(missing_ok=True)
+    log(f"image: built {plan.tag} in {time.monotonic() - started:.0f} s")
+
+
+def _base_image_id(base: str, log: Log) -> str:
+    client = docker_client()
+    try:
+        if not image_exists(client, base):
+            log(f"image: pulling base image {base}")
+            for chunk in client.api.pull(base, stream=True, decode=True):
+                if "error" in chunk:
+                    raise ImageBuildError(f"cannot pull base image {base}: {chunk['error']}")
+        return str(client.api.inspect_image(base)["Id"])
+    finally:
+        client.close()
+
+
+def _size(client: docker.DockerClient, tag: str) -> int:
+    return int(client.api.inspect_image(tag)["Size"])
+
+
+def _catalog_name(manifest: Manifest, bundle: Path) -> str:
+    name = manifest.catalog or bundle.name
+    safe = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-._")
+    if not safe:
+        raise ValueError(f"cannot name an image after catalog {name!r} (bundle {bundle}/{MANIFEST_NAME})")
+    return safe

@@ -1,0 +1,36 @@
+"""What setup.sh asks of the image side: the RIE, the wheelhouse and the base image, each only
+when missing or stale. ``python -m harness.images.prepare`` runs them in one interpreter, so a
+second setup run costs a hash and two inspects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness.images.base import ensure_base_image
+from harness.images.engine import DockerUnavailableError
+from harness.images.progress import print_line
+from harness.images.rie import ensure_rie
+from harness.images.wheelhouse import ensure_wheelhouse
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.images.prepare", description=__doc__)
+    parser.add_argument("--skip-base", action="store_true", help="leave the base image alone")
+    args = parser.parse_args(argv)
+    rie = ensure_rie()
+    print_line(f"setup: RIE at {rie}")
+    house = ensure_wheelhouse()
+    print_line(f"setup: wheelhouse {house.path} ({len(house.wheels)} wheels)")
+    if not args.skip_base:
+        try:
+            print_line(f"setup: base image {ensure_base_image()}")
+        except DockerUnavailableError as exc:
+            print_line(f"setup: {exc}")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

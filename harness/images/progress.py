@@ -1,0 +1,24 @@
+"""Progress lines for long image steps (debootstrap, pip, docker build and push).
+
+Every step takes an optional ``log`` callback so the CLI, tests and setup.sh decide where lines
+go; the default prints them at once, since a silent minute looks like a hang.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+Log = Callable[[str], None]
+
+
+def print_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def human_size(size: int | float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(size) < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
