@@ -1,0 +1,25 @@
+"""The local cloud: AWS offline for this project (see README.md beside this file).
+
+Public entry points (what the Makefile and ``harness.deploy`` call):
+- ``up()``, ``down()``, ``status()``: the services (dockerd, registry, moto, gateway) and the
+  Docker network; each returns a JSON-able summary.
+- ``logs(function_name)``: every execution environment's output, like CloudWatch log streams.
+- ``aws_endpoint_url()``: the one endpoint for boto3 / AWS CLI / Terraform (``http://127.0.0.1:4566``).
+- ``api_url(api_id, stage)``: where a deployed HTTP API answers.
+The gateway process itself is ``python -m harness.localcloud.gateway``.
+"""
+
+from __future__ import annotations
+
+from harness.localcloud.config import Settings
+from harness.localcloud.logstreams import logs
+from harness.localcloud.services import aws_endpoint_url, down, status, up
+
+
+def api_url(api_id: str, stage: str = "$default") -> str:
+    """``http://127.0.0.1:4566/_aws/execute-api/<api-id>[/<stage>]`` (no stage segment for $default)."""
+    base = Settings.from_env().api_base_url(api_id)
+    return base if stage == "$default" else f"{base}/{stage}"
+
+
+__all__ = ["api_url", "aws_endpoint_url", "down", "logs", "status", "up"]

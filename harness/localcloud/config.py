@@ -1,0 +1,142 @@
+"""Settings of one local cloud instance, read from the environment in one place.
+
+Every process of the local cloud (the CLI that runs ``up``, the gateway it starts) builds the same
+``Settings`` from the same variables, so a test that moves the state folder and the ports gets a
+second, fully isolated instance: other containers, another network, other pid files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.paths import REPO_ROOT, state_dir
+
+DEFAULT_NETWORK = "lambda-inference-local"
+LABEL_INSTANCE = "lambda-inference.instance"
+LABEL_ROLE = "lambda-inference.role"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Ports, limits and names of one instance (see ``from_env`` for the variables)."""
+
+    state_dir: Path
+    port: int = 4566
+    moto_port: int = 4567
+    registry_port: int = 5055
+    max_concurrency: int = 10
+    idle_seconds: float = 600.0
+    start_timeout: float = 30.0
+    network_name: str = DEFAULT_NETWORK
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read ``LAMBDA_INFERENCE_STATE`` and the ``LOCALCLOUD_*`` variables.
+
+        The network is ``lambda-inference-local`` for the repository's own state folder and gets
+        the instance id appended for any other one, so a test instance never touches the network
+        of a developer's running stack. ``LOCALCLOUD_NETWORK`` overrides both.
+        """
+        folder = state_dir().resolve()
+        default_network = DEFAULT_NETWORK
+        if folder != (REPO_ROOT / ".state").resolve():
+            default_network = f"{DEFAULT_NETWORK}-{instance_id(folder)}"
+        return cls(
+            state_dir=folder,
+            port=_int("LOCALCLOUD_PORT", 4566),
+            moto_port=_int("LOCALCLOUD_MOTO_PORT", 4567),
+            registry_port=_int("LOCALCLOUD_REGISTRY_PORT", 5055),
+            max_concurrency=_int("LOCALCLOUD_MAX_CONCURRENCY", 10),
+            idle_seconds=_float("LOCALCLOUD_IDLE_SECONDS", 600.0),
+            start_timeout=_float("LOCALCLOUD_START_TIMEOUT", 30.0),
+            network_name=os.environ.get("LOCALCLOUD_NETWORK", "").strip() or default_network,
+        )
+
+    @property
+    def instance(self) -> str:
+        """A short, stable id of this instance: labels on everything it creates in Docker."""
+        return instance_id(self.state_dir)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL_INSTANCE: self.instance}
+
+    @property
+    def services_dir(self) -> Path:
+        return self.state_dir / "services"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def efs_dir(self) -> Path:
+        return self.state_dir / "efs"
+
+    @property
+    def terraform_local_dir(self) -> Path:
+        return self.state_dir / "terraform" / "local"
+
+    @property
+    def registry_address(self) -> str:
+        return f"127.0.0.1:{self.registry_port}"
+
+    @property
+    def endpoint_url(self) -> str:
+        """The AWS endpoint for the host: the gateway on 127.0.0.1."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    def api_base_url(self, api_id: str) -> str:
+        """Where a deployed HTTP API answers (append ``/<stage>/<path>``, or just the path for $default)."""
+        return f"{self.endpoint_url}/_aws/execute-api/{api_id}"
+
+    def child_env(self) -> dict[str, str]:
+        """The environment for the processes ``up`` starts: these settings spelled out explicitly."""
+        env = dict(os.environ)
+        env.update(
+            LAMBDA_INFERENCE_STATE=str(self.state_dir),
+            LOCALCLOUD_PORT=str(self.port),
+            LOCALCLOUD_MOTO_PORT=str(self.moto_port),
+            LOCALCLOUD_REGISTRY_PORT=str(self.registry_port),
+            LOCALCLOUD_MAX_CONCURRENCY=str(self.max_concurrency),
+            LOCALCLOUD_IDLE_SECONDS=str(self.idle_seconds),
+            LOCALCLOUD_START_TIMEOUT=str(self.start_timeout),
+            LOCALCLOUD_NETWORK=self.network_name,
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+
+def instance_id(folder: Path) -> str:
+    """First 10 hex digits of the sha256 of the state folder's absolute path."""
+    return hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:10]

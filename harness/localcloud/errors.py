@@ -1,0 +1,84 @@
+"""Errors of the local cloud, as Lambda's API names them, in one leaf module every layer may import.
+
+A ``LambdaServiceError`` is a failure of the Lambda *service* (not of the function's code): the
+Invoke API turns it into the status, ``x-amzn-ErrorType`` and body AWS would send, and the API
+Gateway front into one of its canned responses. Function errors are not exceptions: they are
+results with ``function_error`` set, exactly as Lambda reports them.
+"""
+
+from __future__ import annotations
+
+from harness.errors import HarnessError
+
+
+class LocalCloudError(HarnessError):
+    """Something the user can fix about the local cloud itself (ports, engine, missing tools)."""
+
+
+class LambdaServiceError(Exception):
+    """A Lambda API error: ``status`` and ``error_type`` are what the Invoke API answers."""
+
+    status = 500
+    error_type = "ServiceException"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, str]:
+        return {"Type": "User" if self.status < 500 else "Service", "message": self.message}
+
+
+class ResourceNotFoundError(LambdaServiceError):
+    status = 404
+    error_type = "ResourceNotFoundException"
+
+
+class InvalidRequestContentError(LambdaServiceError):
+    status = 400
+    error_type = "InvalidRequestContentException"
+
+
+class RequestTooLargeError(LambdaServiceError):
+    status = 413
+    error_type = "RequestTooLargeException"
+
+
+class TooManyRequestsError(LambdaServiceError):
+    """Throttled: the function's reserved concurrency or the instance's cap is in use."""
+
+    status = 429
+    error_type = "TooManyRequestsException"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def body(self) -> dict[str, str]:
+        return {"Reason": self.reason, "Type": "User", "message": "Rate Exceeded."}
+
+
+class ImageNotAvailableError(LambdaServiceError):
+    """The function's image is not in the registry (Lambda would leave the function inactive)."""
+
+    status = 502
+    error_type = "ResourceNotReadyException"
+
+
+class UnsupportedFunctionError(LambdaServiceError):
+    """Only container image functions can run locally."""
+
+    status = 502
+    error_type = "InvalidRuntimeException"
+
+
+class EfsMountError(LambdaServiceError):
+    status = 403
+    error_type = "EFSMountFailureException"
+
+
+class EnvironmentStartError(LambdaServiceError):
+    """The container did not come up (engine down, exited at start, RIE port never opened)."""
+
+    status = 500
+    error_type = "ServiceException"

@@ -1,0 +1,1 @@
+"""Lambda execution environments: start, reuse, limit, time out, reap. Calls only the Docker layer."""
