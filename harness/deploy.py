@@ -16,8 +16,8 @@ from typing import Any
 import requests
 
 from harness.errors import HarnessError
-from harness.paths import state_dir
 from harness.progress import say, step
+from harness.terraform.runner import Stack
 
 CAR_CONTEXT = (
     "Cars came into global use during the 20th century, and developed economies depend on them. "
@@ -30,6 +30,8 @@ CAR_CONTEXT = (
 CAR_QUESTION = "When was the car invented?"
 MODEL_PREFIX = "models"
 ENDPOINT_WAIT_SECONDS = 300.0
+# A targeted apply of the repository runs before any image exists; the function is not in it.
+PENDING_IMAGE_URI = "pending"
 
 
 @dataclass
@@ -52,9 +54,7 @@ class Deployment:
         return f"API URL: {self.api_url}\nFunction: {self.function_name}\nTry it:\n  {curl}"
 
 
-def _stack(variant: str, target: str):  # -> harness.terraform.runner.Stack
-    from harness.terraform.runner import Stack
-
+def _stack(variant: str, target: str) -> Stack:
     if target == "local":
         from harness import localcloud
 
@@ -62,14 +62,28 @@ def _stack(variant: str, target: str):  # -> harness.terraform.runner.Stack
     return Stack(variant, target=target)
 
 
+def _variables_path(stack: Stack) -> Path:
+    return stack.state_dir / "deploy-variables.json"
+
+
+def _save_variables(stack: Stack, variables: dict[str, Any]) -> None:
+    """Remember what the last apply used, so plan/destroy/publish run with the same inputs."""
+    _variables_path(stack).write_text(json.dumps(variables, indent=2, sort_keys=True) + "\n")
+
+
+def _saved_variables(stack: Stack) -> dict[str, Any]:
+    path = _variables_path(stack)
+    if not path.exists():
+        return {"image_uri": PENDING_IMAGE_URI}
+    return json.loads(path.read_text())
+
+
 def _bundle(catalog_name: str) -> tuple[Path, str]:
     """Resolve the catalog and lay its models out as a bundle; returns (dir, manifest sha256)."""
-    from harness.models.bundle import build_bundle
-    from harness.models.publish_s3 import manifest_sha256
-    from harness.models.resolve import load_catalog
+    from harness.models import build_bundle, default_bundle_dir, load_catalog, manifest_sha256
 
     catalog = load_catalog(catalog_name)
-    dest = state_dir() / "models" / catalog.name
+    dest = default_bundle_dir(catalog.name)
     with step(f"resolve catalog {catalog.name!r} ({', '.join(sorted(catalog.models))})"):
         build_bundle(catalog, dest)
     return dest, manifest_sha256(dest)
@@ -83,15 +97,12 @@ def build_image(variant: str, catalog_name: str = "offline"):  # -> BuiltImage
         return build_function_image(variant, model_bundle=bundle, base_image=None)
 
 
-def _base_variables(variant: str, manifest_sha: str) -> dict[str, Any]:
-    return {"image_uri": "pending", "models_manifest_sha256": manifest_sha}
-
-
-def _ensure_foundation(stack, variables: dict[str, Any]) -> dict[str, Any]:
+def _ensure_foundation(stack: Stack) -> dict[str, Any]:
     """Create the image repository (and model bucket) once, before anything is pushed there."""
     outputs = stack.output()
     if outputs.get("repository_url") and (stack.variant == "oci" or outputs.get("model_bucket")):
         return outputs
+    variables = _saved_variables(stack)
     targets = ["module.image_repository"] + ([] if stack.variant == "oci" else ["module.model_bucket"])
     with step("terraform apply: image repository" + ("" if stack.variant == "oci" else " and model bucket")):
         stack.apply(variables, targets=targets)
@@ -108,18 +119,23 @@ def publish(variant: str, target: str = "local", catalog_name: str = "offline") 
     if variant == "oci":
         return manifest_sha
     stack = _stack(variant, target)
-    stack.init()
-    outputs = _ensure_foundation(stack, _base_variables(variant, manifest_sha))
-    from harness.models.publish_s3 import publish_to_s3
-
-    with step(f"publish models to s3://{outputs['model_bucket']}/{MODEL_PREFIX}/"):
-        publish_to_s3(bundle, outputs["model_bucket"], MODEL_PREFIX, s3_client=_s3_client(target))
-    if variant == "efs" and stack.output().get("function_name"):
+    outputs = _ensure_foundation(stack)
+    _publish_bundle(bundle, outputs, target)
+    if variant == "efs" and outputs.get("function_name"):
         # The seeder runs inside Terraform (aws_lambda_invocation keyed on the manifest hash).
+        variables = {**_saved_variables(stack), "models_manifest_sha256": manifest_sha}
         with step("terraform apply: reseed the file system"):
-            current = stack.current_variables()
-            stack.apply({**current, "models_manifest_sha256": manifest_sha})
+            stack.apply(variables)
+        _save_variables(stack, variables)
     return manifest_sha
+
+
+def _publish_bundle(bundle: Path, outputs: dict[str, Any], target: str) -> None:
+    from harness.models import publish_to_s3
+
+    bucket = outputs["model_bucket"]
+    with step(f"publish models to s3://{bucket}/{MODEL_PREFIX}/"):
+        publish_to_s3(bundle, bucket, MODEL_PREFIX, s3_client=_s3_client(target))
 
 
 def _s3_client(target: str):
@@ -128,8 +144,13 @@ def _s3_client(target: str):
     if target == "local":
         from harness.localcloud import aws_endpoint_url
 
-        return boto3.client("s3", endpoint_url=aws_endpoint_url(), region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test")
+        return boto3.client(
+            "s3",
+            endpoint_url=aws_endpoint_url(),
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
     return boto3.client("s3")
 
 
@@ -141,19 +162,16 @@ def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -
     bundle, manifest_sha = _bundle(catalog_name)
     with step(f"terraform init ({variant}, {target})"):
         stack.init()
-    outputs = _ensure_foundation(stack, _base_variables(variant, manifest_sha))
+    outputs = _ensure_foundation(stack)
     image = build_image(variant, catalog_name)
     with step(f"push {image.tag} to {outputs['repository_url']}"):
         image_uri = push_image(image.tag, outputs["repository_url"], target=target)
     if variant != "oci":
-        from harness.models.publish_s3 import publish_to_s3
-
-        with step(f"publish models to s3://{outputs['model_bucket']}/{MODEL_PREFIX}/"):
-            publish_to_s3(bundle, outputs["model_bucket"], MODEL_PREFIX, s3_client=_s3_client(target))
+        _publish_bundle(bundle, outputs, target)
     variables = {"image_uri": image_uri, "models_manifest_sha256": manifest_sha}
     with step(f"terraform apply ({variant}, {target})"):
-        stack.apply(variables)
-    outputs = stack.output()
+        outputs = stack.apply(variables)
+    _save_variables(stack, variables)
     deployment = Deployment(
         variant=variant,
         target=target,
@@ -187,22 +205,23 @@ def wait_until_ready(api_url: str, timeout: float = ENDPOINT_WAIT_SECONDS) -> No
 def destroy(variant: str, target: str = "local") -> None:
     stack = _stack(variant, target)
     with step(f"terraform destroy ({variant}, {target})"):
-        stack.init()
-        stack.destroy(stack.current_variables())
+        stack.destroy(_saved_variables(stack))
+    _variables_path(stack).unlink(missing_ok=True)
 
 
 def plan(variant: str, target: str = "local", catalog_name: str = "offline") -> int:
+    """Plan with the inputs of the last deploy; returns how many resources would change."""
     stack = _stack(variant, target)
-    stack.init()
-    result = stack.plan(stack.current_variables())
-    return len(result.changes)
+    return len(stack.plan(_saved_variables(stack)).changes)
 
 
 def invoke(variant: str, target: str, model_type: str, question: str, context: str) -> tuple[int, Any]:
     stack = _stack(variant, target)
     api_url = stack.output().get("api_url")
     if not api_url:
-        raise HarnessError(f"the {variant} stack is not deployed on {target}: run `make deploy VARIANT={variant}`")
+        raise HarnessError(
+            f"the {variant} stack is not deployed on {target}: run `make deploy VARIANT={variant}`"
+        )
     payload = {"model_type": model_type, "question": question, "context": context}
     response = requests.post(api_url, json=payload, timeout=300)
     try:

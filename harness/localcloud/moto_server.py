@@ -5,6 +5,11 @@ was configured. moto 5.2 forgets ``FileSystemConfigs`` entirely and ignores ``Im
 ``EphemeralStorage`` in UpdateFunctionConfiguration, so the state (which the data plane reads)
 would lose the EFS mount and keep stale commands. ``patch_moto`` makes moto keep and return
 them; ``python -m harness.localcloud.moto_server <moto.server args>`` runs the patched server.
+
+moto also evaluates bucket policies without their Conditions, which turns the standard TLS-only
+statement (Deny when ``aws:SecureTransport`` is false) into a deny-all. The local endpoint is
+plain HTTP on loopback, which we treat as the secure transport it stands in for: the patch
+evaluates bucket policies without the statements that only deny insecure transport.
 """
 
 from __future__ import annotations
@@ -49,8 +54,43 @@ def patch_moto() -> None:
     function_class._localcloud_patched = True
 
 
+def _denies_only_insecure_transport(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition") or {}
+    flags = {key.lower(): str(value).lower() for key, value in (condition.get("Bool") or {}).items()}
+    return statement.get("Effect") == "Deny" and list(condition) == ["Bool"] and flags == {
+        "aws:securetransport": "false"
+    }
+
+
+def patch_bucket_policies() -> None:
+    """Idempotently make moto's bucket-policy check skip TLS-only Deny statements (see above)."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3 import models
+
+    bucket_class: Any = models.FakeBucket
+    if getattr(bucket_class, "_localcloud_patched", False):
+        return
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy)
+        statements = document.get("Statement") or []
+        statements = [statements] if isinstance(statements, dict) else statements
+        kept = [s for s in statements if not _denies_only_insecure_transport(s)]
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
+
+    bucket_class.get_permission = get_permission
+    bucket_class._localcloud_patched = True
+
+
 def main(argv: list[str] | None = None) -> None:
     patch_moto()
+    patch_bucket_policies()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])
