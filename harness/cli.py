@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from harness.errors import HarnessError
-from harness.paths import VARIANTS
+from harness.paths import VARIANTS, hf_cache_dir
 
 
 def _variant_args(parser: argparse.ArgumentParser, catalog: bool = False) -> None:
@@ -141,8 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _default_offline_cache(args: argparse.Namespace) -> None:
+    """`--catalog offline` names the models of ../shared/hf-cache: find them there, never online,
+    unless the caller chose another cache (the Makefile sets the same defaults)."""
+    if getattr(args, "catalog", None) == "offline" or args.command == "bench":
+        os.environ.setdefault("HF_HUB_CACHE", str(hf_cache_dir()))
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _default_offline_cache(args)
     try:
         args.func(args)
     except HarnessError as exc:

@@ -6,6 +6,7 @@ Public entry points (what the Makefile and ``harness.deploy`` call):
 - ``logs(function_name)``: every execution environment's output, like CloudWatch log streams.
 - ``aws_endpoint_url()``: the one endpoint for boto3 / AWS CLI / Terraform (``http://127.0.0.1:4566``).
 - ``api_url(api_id, stage)``: where a deployed HTTP API answers.
+- ``reset_environments(function_name)``: retire a function's environments (next request is cold).
 The gateway process itself is ``python -m harness.localcloud.gateway``.
 """
 
@@ -22,4 +23,14 @@ def api_url(api_id: str, stage: str = "$default") -> str:
     return base if stage == "$default" else f"{base}/{stage}"
 
 
-__all__ = ["api_url", "aws_endpoint_url", "down", "logs", "status", "up"]
+def reset_environments(function_name: str) -> int:
+    """Retire every execution environment of a function; returns how many there were."""
+    import json
+    import urllib.request
+
+    url = f"http://127.0.0.1:{Settings.from_env().port}/_localcloud/functions/{function_name}/environments"
+    with urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30) as response:
+        return int(json.loads(response.read())["retired"])
+
+
+__all__ = ["api_url", "aws_endpoint_url", "down", "logs", "reset_environments", "status", "up"]

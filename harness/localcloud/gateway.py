@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -39,6 +40,8 @@ from harness.localcloud.specs import FunctionResolver
 log = logging.getLogger("harness.localcloud.gateway")
 
 HEALTH_PATH = "/_localcloud/health"
+# DELETE here retires a function's environments: the benchmark's way to force a cold start.
+ENVIRONMENTS_PATH = re.compile(r"^/_localcloud/functions/(?P<name>[A-Za-z0-9_-]+)/environments$")
 WATCH_SECONDS = 2.0
 
 
@@ -155,6 +158,9 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                     self._serve(gateway.lambda_api.handle, path, query)
                 elif path == HEALTH_PATH:
                     self._write(HttpResponse.json(200, gateway.health()))
+                elif self.command == "DELETE" and (match := ENVIRONMENTS_PATH.match(path)):
+                    retired = gateway.runtime.reset(match["name"])
+                    self._write(HttpResponse.json(200, {"function": match["name"], "retired": retired}))
                 else:
                     started = time.monotonic()
                     status = proxy.forward(self, "127.0.0.1", gateway.settings.moto_port)

@@ -212,6 +212,23 @@ class LambdaRuntime:
                     stale.append(env)
         self._destroy_later(stale, "configuration changed or function removed (drained)")
 
+    def reset(self, function_name: str) -> int:
+        """Retire every environment of one function, so its next request starts cold.
+
+        Idle environments go now; busy ones finish their request and are dropped on release
+        (their configuration no longer matches). Returns how many environments were retired.
+        """
+        with self._lock:
+            envs = self._envs.get(function_name, [])
+            idle = [e for e in envs if e.state == IDLE]
+            busy = [e for e in envs if e.state in (BUSY, STARTING)]
+            for env in idle:
+                envs.remove(env)
+            for env in busy:
+                env.config_hash = ""  # outdated: _release drops it
+        self._destroy_later(idle, "reset (next request is cold)")
+        return len(idle) + len(busy)
+
     # ---- reaping and shutdown ----
 
     def _reap_loop(self) -> None:
