@@ -1,0 +1,307 @@
+"""The generated ``local_override.tf`` that turns a root stack into its local-target twin.
+
+The stacks are written for AWS and know nothing about the emulator. For the local target the
+harness drops an override file next to them (git-ignored ``*_override.tf``) that Terraform merges
+per block into the stack:
+
+- ``provider "aws"``: every service the stacks call goes to the local endpoint (the gateway, or
+  a test's own moto), with fake credentials and no EC2 metadata or credential checks.
+- ``locals { api_base_url }``: the URL the local gateway serves the HTTP API under, instead of
+  ``https://<id>.execute-api.<region>.amazonaws.com``.
+- ``lifecycle { ignore_changes }`` where the emulator drops or rewrites fields, so ``terraform
+  plan`` after ``apply`` shows no changes.
+
+Override files only merge into the module of their own folder, and the resources that need
+``ignore_changes`` live in the shared modules, which must not change for the local target (and
+are used by the AWS target at the same time). So for each module listed in
+``MODULE_IGNORE_CHANGES`` the harness keeps a private copy under the stack's state folder with its
+own ``local_override.tf`` beside it, and the root override points that module block's ``source``
+at the copy. The copy is re-synced before every run, so it never drifts from ``modules/``.
+
+For the AWS target all of it is removed, so nothing of the local target can leak into a real
+deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+OVERRIDE_NAME = "local_override.tf"
+DEFAULT_PORT = 4566
+LOCAL_ACCESS_KEY = "test"
+LOCAL_SECRET_KEY = "test"
+
+#: Provider endpoint keys of every service the stacks (and their modules) call, plus the few the
+#: provider itself touches (sts for the account ID). A missing one would silently go to AWS.
+SERVICES: tuple[str, ...] = (
+    "apigateway",
+    "apigatewayv2",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "efs",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "sqs",
+    "ssm",
+    "sts",
+    "xray",
+)
+
+#: Fields the emulator drops, by module folder name -> resource address in the module ->
+#: attributes. Every entry hides a difference between the local target and AWS, so each one is
+#: justified; found by applying each stack against moto, changing it, applying again and planning.
+MODULE_IGNORE_CHANGES: dict[str, dict[str, list[str]]] = {
+    "inference_api": {
+        # moto's UpdateFunctionConfiguration ignores TracingConfig and KMSKeyArn (the local cloud's
+        # patched moto adds FileSystemConfigs, ImageConfig and EphemeralStorage, not these): a
+        # changed tracing mode or key would be accepted, not stored, and planned again forever.
+        # Creation stores both, so a fresh apply still checks them.
+        "aws_lambda_function.this": ["tracing_config", "kms_key_arn"],
+        # moto implements no apigatewayv2 UpdateStage, and its TagResource does not know stage
+        # ARNs (404): any in-place change of the stage (throttling, access log format, tags) would
+        # fail the apply after minutes of retries. A new stage gets everything on creation.
+        "aws_apigatewayv2_stage.this": ["all"],
+    },
+    "model_filesystem": {
+        # moto does not implement UpdateFileSystem: a changed throughput mode would fail the apply
+        # (HTTP 500 retried for minutes). A new file system gets the new mode on creation.
+        "aws_efs_file_system.this": ["throughput_mode", "provisioned_throughput_in_mibps"],
+        # moto keeps a security group rule's description only for CIDR rules: rules that reference
+        # another group or a prefix list read back without one.
+        "aws_vpc_security_group_ingress_rule.efs_nfs_from_function": ["description"],
+        "aws_vpc_security_group_egress_rule.function_nfs_to_efs": ["description"],
+        "aws_vpc_security_group_egress_rule.function_https_to_s3": ["description"],
+    },
+}
+
+#: Resources the emulator cannot delete at all, by module folder name -> address -> why. The
+#: local copy of the module gets ``count = 0`` for them, so the local target never creates them;
+#: nothing else may reference them.
+MODULE_ABSENT_LOCALLY: dict[str, dict[str, str]] = {
+    "model_filesystem": {
+        # moto implements PutFileSystemPolicy but not DeleteFileSystemPolicy: destroy would fail
+        # (HTTP 500 retried for minutes). The policy only denies non-TLS access; local mounts are
+        # bind mounts without NFS or TLS anyway.
+        "aws_efs_file_system_policy.this": "moto has no DeleteFileSystemPolicy: not created locally.",
+    },
+}
+
+#: Root-level resources of each stack whose fields the emulator drops, by variant.
+ROOT_IGNORE_CHANGES: dict[str, dict[str, list[str]]] = {}
+
+_MODULE_BLOCK = re.compile(r'^module\s+"([^"]+)"\s*\{', re.MULTILINE)
+_SOURCE_ARG = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """A ``module`` block of a root stack with a local source."""
+
+    name: str
+    source: str
+    source_dir: Path
+
+
+def default_endpoint_url() -> str:
+    """The local gateway: ``http://127.0.0.1:$LOCALCLOUD_PORT`` (4566 unless moved)."""
+    return f"http://127.0.0.1:{os.environ.get('LOCALCLOUD_PORT', DEFAULT_PORT)}"
+
+
+def _hcl_string(value: str) -> str:
+    """A double-quoted HCL string. JSON escaping is valid HCL except for template sequences."""
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def _lifecycle_blocks(ignore_changes: Mapping[str, Sequence[str]]) -> list[str]:
+    lines: list[str] = []
+    for address, attributes in sorted(ignore_changes.items()):
+        if not attributes:
+            continue
+        resource_type, name = address.split(".", 1)
+        # ``all`` is a keyword, not a list element: ignore_changes = all.
+        ignored = "all" if list(attributes) == ["all"] else f"[{', '.join(attributes)}]"
+        lines += [
+            "",
+            f'resource "{resource_type}" "{name}" {{',
+            "  lifecycle {",
+            f"    ignore_changes = {ignored}",
+            "  }",
+            "}",
+        ]
+    return lines
+
+
+def module_calls(stack_dir: Path) -> list[ModuleCall]:
+    """The module blocks of a stack whose source is a local path (``./`` or ``../``)."""
+    calls: list[ModuleCall] = []
+    for tf in sorted(stack_dir.glob("*.tf")):
+        if tf.name.endswith("_override.tf") or tf.name == "override.tf":
+            continue
+        text = tf.read_text()
+        for block in _MODULE_BLOCK.finditer(text):
+            source = _SOURCE_ARG.search(text, block.end())
+            if source and source.group(1).startswith(("./", "../")):
+                calls.append(
+                    ModuleCall(block.group(1), source.group(1), (stack_dir / source.group(1)).resolve())
+                )
+    return calls
+
+
+def _absent_blocks(absent: Mapping[str, str]) -> list[str]:
+    lines: list[str] = []
+    for address, reason in sorted(absent.items()):
+        resource_type, name = address.split(".", 1)
+        lines += ["", f"# {reason}", f'resource "{resource_type}" "{name}" {{', "  count = 0", "}"]
+    return lines
+
+
+def sync_module_copy(
+    source_dir: Path,
+    copy_dir: Path,
+    ignore_changes: Mapping[str, Sequence[str]],
+    absent: Mapping[str, str] | None = None,
+) -> None:
+    """Make ``copy_dir`` the module's ``*.tf`` files plus a ``local_override.tf`` with the ignores
+    (and ``count = 0`` for the resources in ``absent``).
+
+    Files are rewritten only when their text changes, and files gone from the module are removed.
+    """
+    copy_dir.mkdir(parents=True, exist_ok=True)
+    wanted: dict[str, str] = {
+        tf.name: tf.read_text()
+        for tf in sorted(source_dir.glob("*.tf"))
+        if not tf.name.endswith("_override.tf")
+    }
+    wanted[OVERRIDE_NAME] = (
+        "\n".join(
+            [
+                f"# Generated by harness/terraform/override.py: local-target copy of {source_dir.name}.",
+                "# Fields the emulator drops (see MODULE_IGNORE_CHANGES) are ignored here only.",
+                *_lifecycle_blocks(ignore_changes),
+                *_absent_blocks(absent or {}),
+            ]
+        )
+        + "\n"
+    )
+    for stale in copy_dir.glob("*.tf"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for name, text in wanted.items():
+        _write_if_changed(copy_dir / name, text)
+
+
+def render_override(
+    endpoint_url: str,
+    *,
+    api_base_url: str | None = None,
+    ignore_changes: Mapping[str, Sequence[str]] | None = None,
+    module_sources: Mapping[str, str] | None = None,
+) -> str:
+    """The root override's text.
+
+    ``api_base_url`` defaults to ``<endpoint_url>/_aws/execute-api/<api id>``: the gateway serves
+    every deployed HTTP API under that path (docs/design.md). It is an HCL template, so it may
+    reference ``module.api``. ``module_sources`` maps module block names to replacement sources.
+    """
+    endpoint = endpoint_url.rstrip("/")
+    base = api_base_url or f"{endpoint}/_aws/execute-api/${{module.api.api_id}}"
+    width = max(len(s) for s in SERVICES)
+    endpoints = "\n".join(f"    {s.ljust(width)} = {_hcl_string(endpoint)}" for s in SERVICES)
+    lines = [
+        "# Generated by harness/terraform/override.py for the local target: do not edit, do not commit",
+        "# (*_override.tf is git-ignored). The AWS target removes this file.",
+        "",
+        'provider "aws" {',
+        f"  access_key                  = {_hcl_string(LOCAL_ACCESS_KEY)}",
+        f"  secret_key                  = {_hcl_string(LOCAL_SECRET_KEY)}",
+        "  skip_credentials_validation = true",
+        "  skip_metadata_api_check     = true",
+        "  skip_region_validation      = true",
+        "  s3_use_path_style           = true",
+        "",
+        "  endpoints {",
+        endpoints,
+        "  }",
+        "}",
+        "",
+        "locals {",
+        f'  api_base_url = "{base}"',
+        "}",
+    ]
+    for name, source in sorted((module_sources or {}).items()):
+        lines += ["", f'module "{name}" {{', f"  source = {_hcl_string(source)}", "}"]
+    lines += _lifecycle_blocks(ignore_changes or {})
+    return "\n".join(lines) + "\n"
+
+
+def override_path(stack_dir: Path) -> Path:
+    return stack_dir / OVERRIDE_NAME
+
+
+def write_override(
+    stack_dir: Path,
+    endpoint_url: str | None = None,
+    *,
+    modules_dir: Path | None = None,
+    variant: str | None = None,
+    api_base_url: str | None = None,
+) -> Path:
+    """Write ``<stack_dir>/local_override.tf`` (and the module copies it points at).
+
+    ``modules_dir`` is where the private module copies go (the stack's state folder); without it
+    only the provider and URL are overridden. ``variant`` picks ``ROOT_IGNORE_CHANGES`` (default:
+    the stack folder's name). Returns the override's path.
+    """
+    variant = variant or stack_dir.name
+    module_sources: dict[str, str] = {}
+    if modules_dir is not None:
+        for call in module_calls(stack_dir):
+            ignores = MODULE_IGNORE_CHANGES.get(call.source_dir.name, {})
+            absent = MODULE_ABSENT_LOCALLY.get(call.source_dir.name, {})
+            if not ignores and not absent:
+                continue
+            copy_dir = modules_dir / call.source_dir.name
+            sync_module_copy(call.source_dir, copy_dir, ignores, absent)
+            # Terraform takes ./ and ../ paths as local modules (read in place, no install step).
+            relative = os.path.relpath(copy_dir.resolve(), stack_dir.resolve())
+            module_sources[call.name] = relative if relative.startswith("../") else f"./{relative}"
+    text = render_override(
+        endpoint_url or default_endpoint_url(),
+        api_base_url=api_base_url,
+        ignore_changes=ROOT_IGNORE_CHANGES.get(variant, {}),
+        module_sources=module_sources,
+    )
+    path = override_path(stack_dir)
+    _write_if_changed(path, text)
+    return path
+
+
+def remove_override(stack_dir: Path, modules_dir: Path | None = None) -> bool:
+    """Remove the override and the module copies (AWS target). True if there was an override."""
+    if modules_dir is not None and modules_dir.is_dir():
+        shutil.rmtree(modules_dir)
+    path = override_path(stack_dir)
+    if path.exists():
+        path.unlink()
+        return True
+    return False
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Atomic write that leaves the file (and its mtime) alone when nothing changed."""
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -1,0 +1,142 @@
+locals {
+  api_url    = "${local.api_base_url}/${module.api.stage_name}/"
+  model_root = "/mnt/models"
+
+  # The sample README's question, answered "1886" by every model of the catalogs.
+  example_request = {
+    model_type = var.example_model_type
+    question   = "When was the car invented?"
+    context    = "Cars came into global use during the 20th century, and developed economies depend on them. The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. One of the first cars accessible to the masses was the 1908 Model T, an American car manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they replaced animal-drawn carriages and carts."
+  }
+}
+
+################################################################################
+# Created first (apply -target=module.image_repository -target=module.model_bucket):
+# the image is pushed and the models published before the functions exist.
+################################################################################
+
+module "image_repository" {
+  source = "../../modules/image_repository"
+
+  name        = coalesce(var.repository_name, var.name)
+  keep_images = var.keep_images
+  # A demo stack: `terraform destroy` must leave nothing behind, pushed images included;
+  # every image is rebuilt from this repository in minutes.
+  force_delete = true
+}
+
+module "model_bucket" {
+  source = "../../modules/model_bucket"
+
+  bucket_prefix = "${var.name}-models-"
+  # A demo stack: `terraform destroy` must leave nothing behind, and every model version in the
+  # bucket (the seeder's source of truth) is published again from its pinned source in minutes.
+  force_destroy = true
+}
+
+################################################################################
+# Network and file system
+################################################################################
+
+module "model_filesystem" {
+  source = "../../modules/model_filesystem"
+
+  name            = var.name
+  vpc_cidr        = var.vpc_cidr
+  throughput_mode = var.efs_throughput_mode
+  # Functions in the VPC reach only the model bucket, read-only, through the gateway endpoint.
+  s3_endpoint_bucket_arns = [module.model_bucket.bucket_arn]
+}
+
+################################################################################
+# The API function: mounts the access point read-only and loads models from it
+################################################################################
+
+module "api" {
+  source = "../../modules/inference_api"
+
+  name                 = var.name
+  description          = "Question answering, models on EFS (${module.model_filesystem.file_system_id})"
+  image_uri            = var.image_uri
+  image_command        = ["inference.handler.handler"]
+  memory_size          = var.memory_size
+  timeout              = var.timeout
+  ephemeral_storage_mb = var.ephemeral_storage_mb
+  reserved_concurrency = var.reserved_concurrency
+  tracing_mode         = var.tracing_mode
+  log_retention_days   = var.log_retention_days
+
+  environment_variables = merge(var.environment_variables, {
+    MODEL_STORE                  = "efs"
+    MODEL_ROOT                   = local.model_root
+    POWERTOOLS_SERVICE_NAME      = "inference"
+    POWERTOOLS_METRICS_NAMESPACE = "LambdaInference"
+  })
+
+  vpc_subnet_ids         = module.model_filesystem.private_subnet_ids
+  vpc_security_group_ids = [module.model_filesystem.function_security_group_id]
+  # access_point_arn is only known once every mount target exists (terraform-aws-lambda #620).
+  efs_access_point_arn = module.model_filesystem.access_point_arn
+  efs_file_system_arn  = module.model_filesystem.file_system_arn
+  efs_local_mount_path = local.model_root
+  efs_write_access     = false
+
+  stage_name             = var.stage_name
+  throttling_burst_limit = var.throttling_burst_limit
+  throttling_rate_limit  = var.throttling_rate_limit
+}
+
+################################################################################
+# The seeder: the same image with another handler copies the manifest's models from the bucket
+# into the file system (verified, manifest last). It runs once per published manifest instead of
+# the sample's copy at every cold start.
+################################################################################
+
+module "seeder" {
+  source = "../../modules/inference_api"
+
+  name                 = "${var.name}-seed"
+  description          = "Copies the models of s3://${module.model_bucket.bucket_id}/${var.model_prefix}/ into EFS"
+  image_uri            = var.image_uri
+  image_command        = ["inference.seed.handler"]
+  memory_size          = var.seed_memory_size
+  timeout              = var.seed_timeout
+  reserved_concurrency = var.seed_reserved_concurrency
+  tracing_mode         = var.tracing_mode
+  log_retention_days   = var.log_retention_days
+  create_api           = false
+
+  environment_variables = {
+    MODEL_BUCKET            = module.model_bucket.bucket_id
+    MODEL_PREFIX            = var.model_prefix
+    MODEL_ROOT              = local.model_root
+    POWERTOOLS_SERVICE_NAME = "inference-seed"
+  }
+
+  model_bucket_arn = module.model_bucket.bucket_arn
+  model_prefix     = var.model_prefix
+
+  vpc_subnet_ids         = module.model_filesystem.private_subnet_ids
+  vpc_security_group_ids = [module.model_filesystem.function_security_group_id]
+  efs_access_point_arn   = module.model_filesystem.access_point_arn
+  efs_file_system_arn    = module.model_filesystem.file_system_arn
+  efs_local_mount_path   = local.model_root
+  efs_write_access       = true
+}
+
+resource "aws_lambda_invocation" "seed" {
+  count = var.seed_on_apply ? 1 : 0
+
+  function_name = module.seeder.function_name
+  input         = jsonencode({})
+
+  # Re-seed when a new manifest is published or the file system or its root directory is new.
+  triggers = {
+    manifest     = var.models_manifest_sha256
+    file_system  = module.model_filesystem.file_system_id
+    access_point = module.model_filesystem.access_point_id
+  }
+
+  # The mount must succeed on the very first invocation.
+  depends_on = [module.model_filesystem]
+}

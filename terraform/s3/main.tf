@@ -1,0 +1,70 @@
+locals {
+  api_url = "${local.api_base_url}/${module.api.stage_name}/"
+
+  # The sample README's question, answered "1886" by every model of the catalogs.
+  example_request = {
+    model_type = var.example_model_type
+    question   = "When was the car invented?"
+    context    = "Cars came into global use during the 20th century, and developed economies depend on them. The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. One of the first cars accessible to the masses was the 1908 Model T, an American car manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they replaced animal-drawn carriages and carts."
+  }
+}
+
+################################################################################
+# Created first (apply -target=module.image_repository -target=module.model_bucket):
+# the image is pushed and the models published before the function exists.
+################################################################################
+
+module "image_repository" {
+  source = "../../modules/image_repository"
+
+  name        = coalesce(var.repository_name, var.name)
+  keep_images = var.keep_images
+  # A demo stack: `terraform destroy` must leave nothing behind, pushed images included;
+  # every image is rebuilt from this repository in minutes.
+  force_delete = true
+}
+
+module "model_bucket" {
+  source = "../../modules/model_bucket"
+
+  bucket_prefix = "${var.name}-models-"
+  # A demo stack: `terraform destroy` must leave nothing behind, and every model version in the
+  # bucket is published again from its pinned source in minutes.
+  force_destroy = true
+}
+
+################################################################################
+# The function: models downloaded from the bucket into /tmp, verified against the manifest
+################################################################################
+
+module "api" {
+  source = "../../modules/inference_api"
+
+  name                 = var.name
+  description          = "Question answering, models from s3://${module.model_bucket.bucket_id}/${var.model_prefix}/"
+  image_uri            = var.image_uri
+  image_command        = ["inference.handler.handler"]
+  memory_size          = var.memory_size
+  timeout              = var.timeout
+  ephemeral_storage_mb = var.ephemeral_storage_mb
+  reserved_concurrency = var.reserved_concurrency
+  tracing_mode         = var.tracing_mode
+  log_retention_days   = var.log_retention_days
+
+  environment_variables = merge(var.environment_variables, {
+    MODEL_STORE                  = "s3"
+    MODEL_BUCKET                 = module.model_bucket.bucket_id
+    MODEL_PREFIX                 = var.model_prefix
+    MODEL_CACHE_DIR              = "/tmp/models"
+    EPHEMERAL_STORAGE_MB         = tostring(var.ephemeral_storage_mb)
+    POWERTOOLS_SERVICE_NAME      = "inference"
+    POWERTOOLS_METRICS_NAMESPACE = "LambdaInference"
+  })
+
+  model_bucket_arn = module.model_bucket.bucket_arn
+  model_prefix     = var.model_prefix
+
+  stage_name             = var.stage_name
+  throttling_burst_limit = var.throttling_burst_limit
+  throttling_rate_limit  = var.throttling_rate_limit
+}
