@@ -8,6 +8,7 @@ This module only sequences the parts; each part lives in its own package.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,8 +94,9 @@ def build_image(variant: str, catalog_name: str = "offline"):  # -> BuiltImage
     from harness.images.build import build_function_image
 
     bundle = _bundle(catalog_name)[0] if variant == "oci" else None
+    # BASE_IMAGE: another base than the project's Debian one (e.g. a mirror of an AWS base image).
     with step(f"build the {variant} function image"):
-        return build_function_image(variant, model_bundle=bundle, base_image=None)
+        return build_function_image(variant, model_bundle=bundle, base_image=os.environ.get("BASE_IMAGE"))
 
 
 def _ensure_foundation(stack: Stack) -> dict[str, Any]:
