@@ -183,6 +183,15 @@ def model_folder(source: str, revision: str) -> str:
     return f"models/{safe}/{revision}"
 
 
+def object_key(prefix: str, relative: str) -> str:
+    """The S3 key of a store-relative path under a prefix ("" puts it at the bucket root).
+
+    Publishing writes these keys and the function reads them: one definition keeps them equal.
+    """
+    prefix = prefix.strip("/")
+    return f"{prefix}/{relative}" if prefix else relative
+
+
 def sha256_of_stream(stream: BinaryIO) -> str:
     digest = hashlib.sha256()
     for chunk in iter(lambda: stream.read(_HASH_CHUNK), b""):

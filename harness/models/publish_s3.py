@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inference.contract import MANIFEST_NAME, Manifest
+from inference.contract import MANIFEST_NAME, Manifest, object_key
 
 from harness.errors import HarnessError
 from harness.models.bundle import digest_cache_path, manifest_sha256
@@ -64,11 +64,6 @@ class PublishResult:
     def manifest_uploaded(self) -> bool:
         return self.manifest_key in self.uploaded
 
-
-def object_key(prefix: str, relative: str) -> str:
-    """The key of a store-relative path under ``MODEL_PREFIX`` ("" puts it at the bucket root)."""
-    prefix = prefix.strip("/")
-    return f"{prefix}/{relative}" if prefix else relative
 
 
 def transfer_config() -> Any:

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inference.contract import MANIFEST_NAME, ContractError, FileDigest, Manifest, ManifestModel
+from inference.contract import (
+    MANIFEST_NAME,
+    ContractError,
+    FileDigest,
+    Manifest,
+    ManifestModel,
+    object_key,
+)
 from inference.errors import ModelUnavailableError
 from inference.observability import logger
 from inference.stores.base import ManifestUnavailableError, ModelStore
@@ -46,11 +53,6 @@ MAX_CONCURRENCY = 10  # Lambda's network does best with several streams; boto3's
 MAX_HEADROOM = 64 * MIB  # ephemeral storage kept free for everything else that uses /tmp
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 
-
-def object_key(prefix: str, relative: str) -> str:
-    """The key of a store-relative path under MODEL_PREFIX ("" puts it at the bucket root)."""
-    prefix = prefix.strip("/")
-    return f"{prefix}/{relative}" if prefix else relative
 
 
 def s3_client() -> Any:
