@@ -141,6 +141,7 @@ class Gateway:
             server.shutdown()
             server.server_close()
         self.runtime.close()
+        self.apigw.close()
         log.info("stopped; all execution environments removed")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -232,3 +234,33 @@ def test_logs_show_cold_and_warm(deployed: Cloud) -> None:
     text = read_logs("rt-logs", deployed.settings)
     assert "(cold, environment" in text and "(warm, environment" in text
     assert "marker=first-call" in text and "marker=second-call" in text
+
+
+def _established_to(address: str, port: int) -> set[int]:
+    """Local ports of this network namespace's established TCP connections to address:port."""
+    remote = f"{socket.inet_aton(address)[::-1].hex().upper()}:{port:04X}"
+    ports = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[2] == remote and fields[3] == "01":  # 01: ESTABLISHED
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_warm_invokes_reuse_one_connection_to_the_runtime(deployed: Cloud) -> None:
+    deployed.deploy(
+        "keepalive",
+        simple_api(
+            StackState().function("rt-keepalive", deployed.image_uri, memory=128),
+            "keepaliveapi",
+            "rt-keepalive",
+            routes=("POST /run",),
+        ),
+    )
+    assert _post(deployed, "keepaliveapi", {})[0] == 200
+    (environment,) = deployed.environments("rt-keepalive")
+    first = _established_to(environment["address"], 8080)
+    assert len(first) == 1, "the gateway holds one keep-alive connection to the environment's RIE"
+    for _ in range(3):
+        assert _post(deployed, "keepaliveapi", {})[0] == 200
+    assert _established_to(environment["address"], 8080) == first

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from harness.localcloud.apigw import errors
@@ -37,6 +36,9 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_EVENT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous request limit
 MAX_INTEGRATION_TIMEOUT_MS = 30_000
 DEFAULT_STAGE = "$default"
+# Integrations in flight at once; more wait for a thread (each function's concurrency limit is
+# far below this, so only requests that would be throttled anyway could ever wait).
+INTEGRATION_THREADS = 64
 
 # (function name or ARN, event) -> result; Lambda assigns its own request id.
 Invoker = Callable[[str, bytes], InvokeResult]
@@ -47,6 +49,13 @@ class ApiGatewayService:
         self._deployments = deployments
         self._invoke = invoke
         self._account_id = account_id
+        # Integrations run beside the waiting request thread (so the integration timeout can answer
+        # 504 while the function runs on); pooled, because a thread per request cost a start each.
+        self._integrations = ThreadPoolExecutor(max_workers=INTEGRATION_THREADS, thread_name_prefix="apigw")
+
+    def close(self) -> None:
+        """Stop taking integrations; those in flight end with their environments."""
+        self._integrations.shutdown(wait=False, cancel_futures=True)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
@@ -120,15 +129,7 @@ class ApiGatewayService:
     def _call(
         self, function: str, payload: bytes, request_id: str, timeout_s: float
     ) -> tuple[HttpResponse, str]:
-        future: Future[InvokeResult] = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(self._invoke(function, payload))
-            except BaseException as exc:  # handed to the waiting request thread
-                future.set_exception(exc)
-
-        threading.Thread(target=run, name=f"apigw-{request_id}", daemon=True).start()
+        future: Future[InvokeResult] = self._integrations.submit(self._invoke, function, payload)
         try:
             result = future.result(timeout=timeout_s)
         except FutureTimeout:
