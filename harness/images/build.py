@@ -19,11 +19,12 @@ from inference.contract import MANIFEST_NAME, Manifest
 
 from harness.errors import HarnessError
 from harness.images.base import BASE_IMAGE, ensure_base_image
+from harness.images.compat import check_base_image
 from harness.images.context import BuildContext, add_function_sources, add_model_bundle, add_wheelhouse
 from harness.images.engine import docker_client, image_exists
 from harness.images.progress import Log, print_line
 from harness.images.rie import ensure_rie
-from harness.images.wheelhouse import REQUIREMENTS, ensure_wheelhouse
+from harness.images.wheelhouse import PYTHON_VERSION, REQUIREMENTS, ensure_wheelhouse
 from harness.paths import FUNCTION_DIR, VARIANTS, state_dir
 
 FUNCTION_REPOSITORY = "lambda-inference/function"
@@ -68,6 +69,10 @@ def plan_function_image(
         raise ValueError("the oci variant needs a model bundle, and only the oci variant takes one")
     base = base_image or ensure_base_image(BASE_IMAGE, log)
     base_id = _base_image_id(base, log)
+    wheelhouse = ensure_wheelhouse(REQUIREMENTS, log)
+    if base != BASE_IMAGE:  # ours is built for the wheelhouse; another base is asked first
+        runtime = check_base_image(base, PYTHON_VERSION, wheelhouse.wheels)
+        log(f"image: base image {base} has CPython {runtime.python} and glibc {runtime.glibc_text}")
     context = BuildContext()
     context.add_file("Dockerfile", FUNCTION_DIR / "Dockerfile")
     context.add_file("lambda-entrypoint.sh", FUNCTION_DIR / "lambda-entrypoint.sh")
@@ -75,7 +80,7 @@ def plan_function_image(
     context.add_file("precompile.py", Path(__file__).with_name("precompile.py"))
     context.add_file("aws-lambda-rie", ensure_rie())
     add_function_sources(context, FUNCTION_DIR)
-    add_wheelhouse(context, ensure_wheelhouse(REQUIREMENTS, log))
+    add_wheelhouse(context, wheelhouse)
     context.note(f"base-image {base_id}")
     if model_bundle is None:
         target, repository = "function", FUNCTION_REPOSITORY
