@@ -72,6 +72,7 @@ def _variant(cold_total: float, overhead: float, reloads: int, image: int) -> di
         "concurrency": {
             "levels": {
                 str(level): {
+                    "scale_out": {"requests": level, "errors": 0, "seconds": 2.5 * (level > 1)},
                     "requests": 40,
                     "throughput_rps": 50.0 * min(level, 2),
                     "latency_ms": _summary(20.0 * level),
@@ -225,6 +226,8 @@ def test_write_results_writes_json_markdown_and_plots(bench_results: dict[str, A
     assert "NOT met" in markdown and "| met |" in markdown
     assert "## Cold start breakdown" in markdown and "## Concurrency" in markdown
     assert "180.0 vs 200.0" in markdown
+    assert "| warm throughput at concurrency 1/2/4/8 (req/s) | 50.0 / 100.0 / 100.0 / 100.0 |" in markdown
+    assert "| scale-out to 8 concurrent requests (s) | 2.5 |" in markdown
     names = {p.name for p in paths["plots"]}
     assert names == {
         "cold_start.png",
@@ -288,3 +291,10 @@ def test_machine_info_describes_this_machine() -> None:
     assert info["memory_bytes"] > 0
     assert info["cpu_model"]
     assert "CPUs" in report.machine_line(info)
+    assert "load average" in report.machine_line(info)
+
+
+def test_a_busy_machine_is_named_in_the_machine_line() -> None:
+    machine = {"nproc": 2, "cpu_model": "x", "memory_bytes": 2**30}
+    assert "busy" not in report.machine_line({**machine, "loadavg_1m_at_start": 0.4})
+    assert "busy: other work was running" in report.machine_line({**machine, "loadavg_1m_at_start": 1.5})

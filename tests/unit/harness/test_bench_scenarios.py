@@ -287,6 +287,9 @@ def test_concurrency_levels(bench_api: FakeApi) -> None:
     levels = result["levels"]
     assert list(levels) == ["1", "2", "4"]
     assert levels["4"]["requests"] == 16 and levels["4"]["errors"] == 0
+    # Each level scales out first (one request per client at once), then measures warm.
+    assert levels["4"]["scale_out"]["requests"] == 4 and levels["4"]["scale_out"]["errors"] == 0
+    assert levels["4"]["scale_out"]["seconds"] > 0
     assert levels["4"]["statuses"] == {"200": 16}
     assert levels["2"]["throughput_rps"] > 0
     assert levels["1"]["containers_running_after"] == 1
