@@ -115,6 +115,20 @@ def test_every_process_runs_as_uid_993(oci_function):
     assert "aws-lambda-rie" in cmdlines.decode() and "awslambdaric" in cmdlines.decode()
 
 
+def test_the_runtime_spins_briefly_so_environments_can_share_cores(oci_function):
+    """GOMP_SPINCOUNT reaches the process that loads torch's libgomp (the Dockerfile says why)."""
+    # The RIE starts the runtime on the first invoke: make sure there is one.
+    status, _ = ask(oci_function, {"model_type": "nlp2", "question": CAR_QUESTION, "context": "In 1886."})
+    assert status == 200
+    script = (
+        "for p in /proc/[0-9]*; do "
+        "if tr '\\0' ' ' < $p/cmdline | grep -q '^/opt/venv/bin/python3 -m awslambdaric'; then "
+        "tr '\\0' '\\n' < $p/environ; fi; done"
+    )
+    code, output = oci_function.container.exec_run(["sh", "-c", script])
+    assert code == 0 and "GOMP_SPINCOUNT=1000" in output.decode().splitlines(), output.decode()
+
+
 def test_root_filesystem_is_read_only_and_tmp_writable(oci_function):
     for path in ("/var/task/x", "/opt/models/x", "/x"):
         code, output = oci_function.container.exec_run(["sh", "-c", f"echo x > {path}"])

@@ -21,16 +21,21 @@ def _post(cloud: Cloud, api: str, body: dict) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
-def test_parallel_requests_get_their_own_environments_then_reuse(deployed: Cloud) -> None:
-    deployed.deploy(
-        "concurrency",
+def _deploy_one(cloud: Cloud, stack: str, function: str, api: str, image: str | None = None) -> None:
+    """Deploy one 128 MB function of the test image behind ``POST /run`` of ``api``."""
+    cloud.deploy(
+        stack,
         simple_api(
-            StackState().function("rt-conc", deployed.image_uri, memory=128),
-            "concapi",
-            "rt-conc",
+            StackState().function(function, image or cloud.image_uri, memory=128),
+            api,
+            function,
             routes=("POST /run",),
         ),
     )
+
+
+def test_parallel_requests_get_their_own_environments_then_reuse(deployed: Cloud) -> None:
+    _deploy_one(deployed, "concurrency", "rt-conc", "concapi")
     first = deployed.parallel([lambda: _post(deployed, "concapi", {"action": "sleep", "seconds": 1.5})] * 3)
     assert [status for status, _ in first] == [200] * 3
     hosts = {body["hostname"] for _, body in first}
@@ -70,15 +75,7 @@ def test_throttling(deployed: Cloud) -> None:
 
 
 def test_idle_environments_are_reaped(deployed: Cloud) -> None:
-    deployed.deploy(
-        "reaping",
-        simple_api(
-            StackState().function("rt-reap", deployed.image_uri, memory=128),
-            "reapapi",
-            "rt-reap",
-            routes=("POST /run",),
-        ),
-    )
+    _deploy_one(deployed, "reaping", "rt-reap", "reapapi")
     status, body = _post(deployed, "reapapi", {})
     assert status == 200
     assert len(deployed.containers("rt-reap")) == 1
@@ -171,15 +168,7 @@ def test_environment_variables_and_confinement(deployed: Cloud) -> None:
 
 
 def test_out_of_memory_then_recovery(deployed: Cloud) -> None:
-    deployed.deploy(
-        "oom",
-        simple_api(
-            StackState().function("rt-oom", deployed.image_uri, memory=128),
-            "oomapi",
-            "rt-oom",
-            routes=("POST /run",),
-        ),
-    )
+    _deploy_one(deployed, "oom", "rt-oom", "oomapi")
     status, _ = _post(deployed, "oomapi", {"action": "memory", "mb": 400})
     assert status == 502
     status, body = _post(deployed, "oomapi", {"action": "memory", "mb": 10})
@@ -189,40 +178,16 @@ def test_out_of_memory_then_recovery(deployed: Cloud) -> None:
 
 def test_missing_image_then_fixed(deployed: Cloud) -> None:
     missing = deployed.image_uri.rsplit(":", 1)[0] + ":not-pushed"
-    deployed.deploy(
-        "missing",
-        simple_api(
-            StackState().function("rt-missing", missing, memory=128),
-            "missingapi",
-            "rt-missing",
-            routes=("POST /run",),
-        ),
-    )
+    _deploy_one(deployed, "missing", "rt-missing", "missingapi", missing)
     status, body = _post(deployed, "missingapi", {})
     assert (status, body) == (502, {"message": "Internal Server Error"})
     assert "not-pushed" in read_logs("rt-missing", deployed.settings)
-    deployed.deploy(
-        "missing",
-        simple_api(
-            StackState().function("rt-missing", deployed.image_uri, memory=128),
-            "missingapi",
-            "rt-missing",
-            routes=("POST /run",),
-        ),
-    )
+    _deploy_one(deployed, "missing", "rt-missing", "missingapi")
     assert _post(deployed, "missingapi", {})[0] == 200
 
 
 def test_logs_show_cold_and_warm(deployed: Cloud) -> None:
-    deployed.deploy(
-        "logs",
-        simple_api(
-            StackState().function("rt-logs", deployed.image_uri, memory=128),
-            "logsapi",
-            "rt-logs",
-            routes=("POST /run",),
-        ),
-    )
+    _deploy_one(deployed, "logs", "rt-logs", "logsapi")
     _post(deployed, "logsapi", {"marker": "first-call"})
     _post(deployed, "logsapi", {"marker": "second-call"})
     # The container's output reaches the stream asynchronously (like CloudWatch), so wait for it.
@@ -248,15 +213,7 @@ def _established_to(address: str, port: int) -> set[int]:
 
 
 def test_warm_invokes_reuse_one_connection_to_the_runtime(deployed: Cloud) -> None:
-    deployed.deploy(
-        "keepalive",
-        simple_api(
-            StackState().function("rt-keepalive", deployed.image_uri, memory=128),
-            "keepaliveapi",
-            "rt-keepalive",
-            routes=("POST /run",),
-        ),
-    )
+    _deploy_one(deployed, "keepalive", "rt-keepalive", "keepaliveapi")
     assert _post(deployed, "keepaliveapi", {})[0] == 200
     (environment,) = deployed.environments("rt-keepalive")
     first = _established_to(environment["address"], 8080)
