@@ -32,7 +32,9 @@ CAR_QUESTION = "When was the car invented?"
 MODEL_PREFIX = "models"
 ENDPOINT_WAIT_SECONDS = 300.0
 # A targeted apply of the repository runs before any image exists; the function is not in it.
-PENDING_IMAGE_URI = "pending"
+# The value must still pass the module's image_uri validation: a destroy evaluates every module,
+# and a deploy that failed before its first full apply leaves only this value to destroy with.
+PENDING_IMAGE_URI = "pending.invalid/not-built:pending"
 
 
 @dataclass
@@ -100,9 +102,15 @@ def build_image(variant: str, catalog_name: str = "offline"):  # -> BuiltImage
 
 
 def _ensure_foundation(stack: Stack) -> dict[str, Any]:
-    """Create the image repository (and model bucket) once, before anything is pushed there."""
+    """Create the image repository (and model bucket) once, before anything is pushed there.
+
+    The state alone is not proof: the local cloud's moto forgets everything at ``local down``
+    while the state stays, and on AWS a bucket can be deleted by hand. A bucket the state names
+    but the endpoint does not have is created again by the same targeted apply.
+    """
     outputs = stack.output()
-    if outputs.get("repository_url") and (stack.variant == "oci" or outputs.get("model_bucket")):
+    has_outputs = outputs.get("repository_url") and (stack.variant == "oci" or outputs.get("model_bucket"))
+    if has_outputs and (stack.variant == "oci" or _bucket_exists(outputs["model_bucket"], stack.target)):
         return outputs
     variables = _saved_variables(stack)
     targets = ["module.image_repository"] + ([] if stack.variant == "oci" else ["module.model_bucket"])
@@ -130,6 +138,19 @@ def publish(variant: str, target: str = "local", catalog_name: str = "offline") 
             stack.apply(variables)
         _save_variables(stack, variables)
     return manifest_sha
+
+
+def _bucket_exists(bucket: str, target: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        _s3_client(target).head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchBucket", "NotFound"):
+            say(f"bucket {bucket} is in the Terraform state but not at the endpoint: creating it again")
+            return False
+        raise
+    return True
 
 
 def _publish_bundle(bundle: Path, outputs: dict[str, Any], target: str) -> None:

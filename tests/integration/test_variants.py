@@ -91,3 +91,27 @@ def test_direct_lambda_invoke(deployed):
 
 def test_plan_after_apply_has_no_changes(deployed):
     assert deploy.plan(deployed.variant, "local") == 0
+
+
+def test_a_bucket_lost_outside_terraform_is_created_again_by_the_next_deploy(deployed):
+    """moto forgets everything at `make local-down` while the Terraform state stays (and on AWS a
+    bucket can be deleted by hand): the next deploy must create the bucket again and publish into
+    it, not fail on a bucket that only the state remembers."""
+    if deployed.variant != "s3":
+        pytest.skip("s3 and efs share the step that creates the bucket; one of them is enough")
+    s3 = boto3.resource(
+        "s3",
+        endpoint_url=localcloud.aws_endpoint_url(),
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    lost = s3.Bucket(deployed.outputs["model_bucket"])
+    lost.object_versions.delete()
+    lost.delete()
+
+    again = deploy.deploy("s3", "local", "offline")
+    assert again.outputs["model_bucket"] != lost.name  # a new bucket (the stack names it by prefix)
+    response = _post(again.api_url, {"model_type": "nlp2", "question": CAR_QUESTION, "context": CAR_CONTEXT})
+    assert response.status_code == 200, response.text
+    assert response.json()["answer"] == EXPECTED_CAR_ANSWERS["nlp2"]

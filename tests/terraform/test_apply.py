@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from harness.deploy import PENDING_IMAGE_URI
 from harness.paths import VARIANTS
 from harness.terraform import Stack, TerraformError
 
@@ -173,3 +174,19 @@ def test_failed_apply_is_repaired_by_a_rerun(
         stack.destroy(variables)
     assert stack.state_resources() == []
     assert leftovers(moto_url, name) == []
+
+
+def test_a_deploy_stopped_after_its_first_targeted_apply_can_be_destroyed(
+    make_stack: Callable[..., Stack], variables_for: Variables, moto_url: str
+) -> None:
+    """The deploy flow creates the repository first, with the placeholder image; if it stops there
+    (no image built, a failed push), destroy has only the placeholder, and a destroy evaluates
+    every module: the placeholder has to pass the function module's image_uri validation."""
+    stack = make_stack("oci", state="apply-pending")
+    variables = variables_for("oci", image_uri=PENDING_IMAGE_URI)
+    try:
+        stack.apply(variables, targets=["module.image_repository"])
+        assert stack.output().get("repository_url")
+    finally:
+        stack.destroy(variables)
+    assert stack.state_resources() == []
