@@ -704,7 +704,9 @@ METHOD = (
     "percentiles are nearest-rank. Overhead = end-to-end p50 minus the p50 of the bare in-process forward "
     "pass of the same model on the same input, measured in the same run with the function's thread count. "
     "Cold starts reset the function's environments first and split the first answer with the "
-    "function's own init timing line and `timings_ms`. Accuracy is SQuAD v1.1 dev (official normalisation), "
+    "function's own init timing line and `timings_ms`. Each concurrency level scales out first and is then "
+    "measured on warm environments, which share this machine's cores. "
+    "Accuracy is SQuAD v1.1 dev (official normalisation), "
     "through the endpoint and in-process. Details: [bench/README.md]({method_link})."
 )
 
