@@ -165,15 +165,9 @@ def _s3_client(target: str):
     import boto3
 
     if target == "local":
-        from harness.localcloud import aws_endpoint_url
+        from harness.localcloud import boto3_kwargs
 
-        return boto3.client(
-            "s3",
-            endpoint_url=aws_endpoint_url(),
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        return boto3.client("s3", **boto3_kwargs())
     return boto3.client("s3")
 
 

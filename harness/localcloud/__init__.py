@@ -5,6 +5,7 @@ Public entry points (what the Makefile and ``harness.deploy`` call):
   Docker network; each returns a JSON-able summary.
 - ``logs(function_name)``: every execution environment's output, like CloudWatch log streams.
 - ``aws_endpoint_url()``: the one endpoint for boto3 / AWS CLI / Terraform (``http://127.0.0.1:4566``).
+- ``boto3_kwargs()``: that endpoint with the local region and credentials, for ``boto3.client(...)``.
 - ``api_url(api_id, stage)``: where a deployed HTTP API answers.
 - ``reset_environments(function_name)``: retire a function's environments (next request is cold).
 The gateway process itself is ``python -m harness.localcloud.gateway``.
@@ -12,9 +13,19 @@ The gateway process itself is ``python -m harness.localcloud.gateway``.
 
 from __future__ import annotations
 
-from harness.localcloud.config import Settings
+from harness.localcloud.config import CREDENTIALS, REGION, Settings
 from harness.localcloud.logstreams import logs
 from harness.localcloud.services import aws_endpoint_url, down, status, up
+
+
+def boto3_kwargs() -> dict[str, str]:
+    """``boto3.client(service, **boto3_kwargs())`` reaches the local cloud (moto's test account)."""
+    return {
+        "endpoint_url": aws_endpoint_url(),
+        "region_name": REGION,
+        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
 
 
 def api_url(api_id: str, stage: str = "$default") -> str:
@@ -33,4 +44,13 @@ def reset_environments(function_name: str) -> int:
         return int(json.loads(response.read())["retired"])
 
 
-__all__ = ["api_url", "aws_endpoint_url", "down", "logs", "reset_environments", "status", "up"]
+__all__ = [
+    "api_url",
+    "aws_endpoint_url",
+    "boto3_kwargs",
+    "down",
+    "logs",
+    "reset_environments",
+    "status",
+    "up",
+]

@@ -74,13 +74,7 @@ def test_unknown_model_is_404_and_lists_known(deployed):
 
 def test_direct_lambda_invoke(deployed):
     """`aws lambda invoke`, as the old sample was tested, through the same endpoint URL."""
-    client = boto3.client(
-        "lambda",
-        endpoint_url=localcloud.aws_endpoint_url(),
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = boto3.client("lambda", **localcloud.boto3_kwargs())
     result = client.invoke(
         FunctionName=deployed.function_name,
         Payload=json.dumps({"model_type": "nlp2", "question": CAR_QUESTION, "context": CAR_CONTEXT}),
@@ -99,13 +93,7 @@ def test_a_bucket_lost_outside_terraform_is_created_again_by_the_next_deploy(dep
     it, not fail on a bucket that only the state remembers."""
     if deployed.variant != "s3":
         pytest.skip("s3 and efs share the step that creates the bucket; one of them is enough")
-    s3 = boto3.resource(
-        "s3",
-        endpoint_url=localcloud.aws_endpoint_url(),
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = boto3.resource("s3", **localcloud.boto3_kwargs())
     lost = s3.Bucket(deployed.outputs["model_bucket"])
     lost.object_versions.delete()
     lost.delete()
