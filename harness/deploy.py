@@ -109,8 +109,10 @@ def _ensure_foundation(stack: Stack) -> dict[str, Any]:
     but the endpoint does not have is created again by the same targeted apply.
     """
     outputs = stack.output()
-    has_outputs = outputs.get("repository_url") and (stack.variant == "oci" or outputs.get("model_bucket"))
-    if has_outputs and (stack.variant == "oci" or _bucket_exists(outputs["model_bucket"], stack.target)):
+    bucket = outputs.get("model_bucket")
+    if outputs.get("repository_url") and (
+        stack.variant == "oci" or (bucket and _bucket_exists(bucket, stack.target))
+    ):
         return outputs
     variables = _saved_variables(stack)
     targets = ["module.image_repository"] + ([] if stack.variant == "oci" else ["module.model_bucket"])
@@ -141,16 +143,12 @@ def publish(variant: str, target: str = "local", catalog_name: str = "offline") 
 
 
 def _bucket_exists(bucket: str, target: str) -> bool:
-    from botocore.exceptions import ClientError
+    from harness.models.publish_s3 import bucket_exists
 
-    try:
-        _s3_client(target).head_bucket(Bucket=bucket)
-    except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchBucket", "NotFound"):
-            say(f"bucket {bucket} is in the Terraform state but not at the endpoint: creating it again")
-            return False
-        raise
-    return True
+    if bucket_exists(_s3_client(target), bucket):
+        return True
+    say(f"bucket {bucket} is in the Terraform state but not at the endpoint: creating it again")
+    return False
 
 
 def _publish_bundle(bundle: Path, outputs: dict[str, Any], target: str) -> None:

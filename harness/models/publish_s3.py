@@ -33,6 +33,7 @@ from harness.models.digests import DigestCache
 from harness.progress import say
 
 MIB = 1024 * 1024
+_MISSING_CODES = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}  # HEAD answers a bare 404
 SHA256_METADATA = "sha256"  # read back by the function's S3 store and the EFS seeder
 MULTIPART_THRESHOLD = 8 * MIB
 MULTIPART_CHUNKSIZE = 8 * MIB
@@ -110,10 +111,28 @@ def _remote(client: Any, bucket: str, key: str) -> tuple[int, str | None] | None
     try:
         head = client.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+        if _is_missing(exc):
             return None
         raise
     return int(head["ContentLength"]), head.get("Metadata", {}).get(SHA256_METADATA)
+
+
+def _is_missing(exc: Any) -> bool:
+    """A ClientError that says the object or bucket is not there (HEAD answers a bare 404)."""
+    return str(exc.response.get("Error", {}).get("Code")) in _MISSING_CODES
+
+
+def bucket_exists(client: Any, bucket: str) -> bool:
+    """Whether the endpoint has the bucket; other errors (access, network) are raised."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if _is_missing(exc):
+            return False
+        raise
+    return True
 
 
 def _check_bucket(client: Any, bucket: str) -> None:
