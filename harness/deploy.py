@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from inference.contract import ENGINE_RUNTIMES
 
 from harness.errors import HarnessError
 from harness.progress import say, step
@@ -74,6 +75,43 @@ def _save_variables(stack: Stack, variables: dict[str, Any]) -> None:
     _variables_path(stack).write_text(json.dumps(variables, indent=2, sort_keys=True) + "\n")
 
 
+def _image_record_path(stack: Stack) -> Path:
+    return stack.state_dir / "deployed-image.json"
+
+
+def _save_image_record(stack: Stack, tag: str, runtimes: frozenset[str]) -> None:
+    """What the deployed function's image can run, for publish's warning (not a Terraform input)."""
+    record = {"tag": tag, "runtimes": sorted(runtimes)}
+    _image_record_path(stack).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def deployed_runtimes(stack: Stack) -> frozenset[str] | None:
+    """The engine runtimes of the image the last deploy applied; None when unknown."""
+    path = _image_record_path(stack)
+    if not path.is_file():
+        return None
+    return frozenset(json.loads(path.read_text()).get("runtimes", ()))
+
+
+def _warn_missing_runtimes(stack: Stack, catalog_name: str) -> None:
+    """Say, before publishing, which models the deployed image cannot run (they would answer 503)."""
+    from harness.models import load_catalog
+
+    have = deployed_runtimes(stack)
+    if have is None:
+        return
+    catalog = load_catalog(catalog_name)
+    lacking = sorted(
+        (mt, e.engine) for mt, e in catalog.models.items() if ENGINE_RUNTIMES[e.engine] not in have
+    )
+    for model_type, engine in lacking:
+        say(
+            f"warning: model {model_type!r} runs on the {engine!r} engine, but the deployed {stack.variant} "
+            f"function's image has only {', '.join(sorted(have)) or 'no runtime'}: it will answer 503 for "
+            f"{model_type!r} until `make deploy VARIANT={stack.variant} CATALOG={catalog_name}`"
+        )
+
+
 def _saved_variables(stack: Stack) -> dict[str, Any]:
     path = _variables_path(stack)
     if not path.exists():
@@ -82,23 +120,30 @@ def _saved_variables(stack: Stack) -> dict[str, Any]:
 
 
 def _bundle(catalog_name: str) -> tuple[Path, str]:
-    """Resolve the catalog and lay its models out as a bundle; returns (dir, manifest sha256)."""
+    """Resolve the catalog and lay its models out as a bundle (exporting the ONNX engines' graphs
+    first, once per export setting); returns (dir, manifest sha256)."""
     from harness.models import build_bundle, default_bundle_dir, load_catalog, manifest_sha256
 
     catalog = load_catalog(catalog_name)
     dest = default_bundle_dir(catalog.name)
-    with step(f"resolve catalog {catalog.name!r} ({', '.join(sorted(catalog.models))})"):
+    engines = ", ".join(f"{mt}: {e.engine}" for mt, e in sorted(catalog.models.items()))
+    with step(f"resolve catalog {catalog.name!r} ({engines})"):
         build_bundle(catalog, dest)
     return dest, manifest_sha256(dest)
 
 
 def build_image(variant: str, catalog_name: str = "offline"):  # -> BuiltImage
+    """The variant's image with the engine runtimes of the catalog (and, for oci, its models)."""
     from harness.images.build import build_function_image
+    from harness.models import load_catalog
 
+    runtimes = load_catalog(catalog_name).runtimes
     bundle = _bundle(catalog_name)[0] if variant == "oci" else None
     # BASE_IMAGE: another base than the project's Debian one (e.g. a mirror of an AWS base image).
-    with step(f"build the {variant} function image"):
-        return build_function_image(variant, model_bundle=bundle, base_image=os.environ.get("BASE_IMAGE"))
+    with step(f"build the {variant} function image ({', '.join(sorted(runtimes))})"):
+        return build_function_image(
+            variant, runtimes, model_bundle=bundle, base_image=os.environ.get("BASE_IMAGE")
+        )
 
 
 def _ensure_foundation(stack: Stack) -> dict[str, Any]:
@@ -131,6 +176,7 @@ def publish(variant: str, target: str = "local", catalog_name: str = "offline") 
     if variant == "oci":
         return manifest_sha
     stack = _stack(variant, target)
+    _warn_missing_runtimes(stack, catalog_name)
     outputs = _ensure_foundation(stack)
     _publish_bundle(bundle, outputs, target)
     if variant == "efs" and outputs.get("function_name"):
@@ -187,6 +233,7 @@ def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -
     with step(f"terraform apply ({variant}, {target})"):
         outputs = stack.apply(variables)
     _save_variables(stack, variables)
+    _save_image_record(stack, image.tag, image.runtimes)
     deployment = Deployment(
         variant=variant,
         target=target,
@@ -222,6 +269,7 @@ def destroy(variant: str, target: str = "local") -> None:
     with step(f"terraform destroy ({variant}, {target})"):
         stack.destroy(_saved_variables(stack))
     _variables_path(stack).unlink(missing_ok=True)
+    _image_record_path(stack).unlink(missing_ok=True)
 
 
 def plan(variant: str, target: str = "local", catalog_name: str = "offline") -> int:

@@ -113,7 +113,7 @@ inputs_hash() { cat "$@" | sha256sum | cut -d' ' -f1; }
 make_venv() {
     local python stamp="$VENV/.setup-inputs.sha256" wanted
     python="$(find_python)" || die "no Python 3.11 found (set PYTHON=/path/to/python3.11)"
-    wanted="$(inputs_hash "$ROOT/requirements/dev.txt" "$ROOT/function/requirements.txt" "$ROOT/pyproject.toml")"
+    wanted="$(inputs_hash "$ROOT/requirements/dev.txt" "$ROOT"/function/requirements/*.txt "$ROOT/pyproject.toml")"
     if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
         say "venv up to date ($VENV)"
         return
@@ -129,7 +129,7 @@ make_venv() {
 }
 
 prepare_images() {
-    # The RIE, the wheelhouse (when function/requirements.txt changed) and the base image.
+    # The RIE, the wheelhouse (when function/requirements/ changed) and the base image.
     (cd "$ROOT" && "$VENV/bin/python" -m harness.images.prepare)
 }
 

@@ -21,13 +21,14 @@ from inference.observability import logger
 
 MIB = 1024 * 1024
 PER_MODEL_OVERHEAD = 16 * MIB
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+WEIGHT_SUFFIXES = (".safetensors", ".onnx", ".bin", ".pt", ".pth")
 
 T = TypeVar("T")
 
 
 def model_cost(model: ManifestModel) -> int:
-    """Estimated resident bytes of a loaded model (safetensors preferred, as transformers does)."""
+    """Estimated resident bytes of a loaded model (safetensors preferred, as transformers does;
+    an ONNX graph holds its weights in ``model.onnx``)."""
     safetensors = [f.size for f in model.files if f.name.endswith(".safetensors")]
     weights = safetensors or [f.size for f in model.files if f.name.endswith(WEIGHT_SUFFIXES)]
     return sum(weights or [f.size for f in model.files]) + PER_MODEL_OVERHEAD

@@ -18,7 +18,8 @@ DEFAULT_CACHE_DIR = "/tmp/models"
 DEFAULT_MAX_CONTEXT_CHARS = 100_000
 DEFAULT_MANIFEST_TTL_SECONDS = 30.0
 # What the runtime itself needs besides the models: Python + torch + transformers (~300 MB
-# resident after import) and the activations of one batch of windows (a few hundred MB).
+# resident after import; ONNX Runtime needs less) and the activations of one batch of windows
+# (a few hundred MB).
 RUNTIME_BASELINE_MB = 640
 # Lambda gives a function one vCPU's worth of CPU time per 1,769 MB of memory.
 MB_PER_VCPU = 1769
@@ -108,7 +109,7 @@ class Settings:
     def memory_budget_bytes(self) -> int:
         return self.memory_budget_mb * MIB
 
-    def torch_threads(self) -> int:
+    def inference_threads(self) -> int:
         """Intra-op threads: the function's CPU share, never more than the CPUs we may run on.
 
         Rounded down: with a CPU quota, one thread too many spins against the quota and makes

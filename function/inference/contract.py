@@ -1,11 +1,16 @@
 """The one contract between the harness and the function: catalogs and manifests.
 
 A *catalog* (``catalogs/*.json``) is what a user writes: model_type -> where the model comes
-from (a HuggingFace repo id at a pinned revision, or a local directory) and whether it loads
-eagerly at init. A *manifest* is what publishing writes next to the model files in a store: for
-each model_type the exact source that was resolved, the folder its files live in (relative to the
-store root) and every file with its size and sha256. The function trusts only the manifest, and
-verifies what it loads against it.
+from (a HuggingFace repo id at a pinned revision, or a local directory), which engine runs it and
+whether it loads eagerly at init. A *manifest* is what publishing writes next to the model files
+in a store: for each model_type the exact source that was resolved, its engine and the settings
+its files were exported with, the folder its files live in (relative to the store root) and every
+file with its size and sha256. The function trusts only the manifest, and verifies what it loads
+against it.
+
+Engines: ``torch`` runs the HuggingFace weights as they are (transformers + torch); ``onnx`` runs
+an fp32 ONNX graph exported from them at publish time, ``onnx-int8`` the same graph with int8
+weights; both through ONNX Runtime, without torch or transformers in the function.
 
 This module is imported by both sides (``function/`` inside the image, ``harness/`` on the host),
 so it uses the standard library only.
@@ -24,6 +29,12 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
 MODEL_TYPE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _HASH_CHUNK = 8 * 1024 * 1024
+
+DEFAULT_ENGINE = "torch"
+# Engine -> the runtime (Python distribution set) that runs it. The image installs the runtimes of
+# its catalog's engines; the function checks a model's runtime before loading it.
+ENGINE_RUNTIMES = {"torch": "torch", "onnx": "onnxruntime", "onnx-int8": "onnxruntime"}
+ENGINES = tuple(ENGINE_RUNTIMES)
 
 
 class ContractError(ValueError):
@@ -59,6 +70,7 @@ class CatalogEntry:
     model_type: str
     source: ModelSource
     eager: bool = False
+    engine: str = DEFAULT_ENGINE
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,15 @@ class Catalog:
     name: str
     models: dict[str, CatalogEntry]
     description: str = ""
+
+    @property
+    def engines(self) -> frozenset[str]:
+        return frozenset(entry.engine for entry in self.models.values())
+
+    @property
+    def runtimes(self) -> frozenset[str]:
+        """The runtimes an image needs to serve every model of this catalog."""
+        return frozenset(ENGINE_RUNTIMES[engine] for engine in self.engines)
 
     @classmethod
     def load(cls, path: str | Path) -> Catalog:
@@ -95,7 +116,14 @@ class Catalog:
                 source = ModelSource(repo_id=spec.get("repo_id"), revision=spec.get("revision"), path=local)
             except ContractError as exc:
                 raise ContractError(f"catalog entry {model_type!r}: {exc}") from exc
-            models[model_type] = CatalogEntry(model_type, source, eager=bool(spec.get("eager", False)))
+            engine = spec.get("engine", DEFAULT_ENGINE)
+            if engine not in ENGINE_RUNTIMES:
+                raise ContractError(
+                    f"catalog entry {model_type!r}: engine {engine!r} is not one of {', '.join(ENGINES)}"
+                )
+            models[model_type] = CatalogEntry(
+                model_type, source, eager=bool(spec.get("eager", False)), engine=engine
+            )
         return cls(name=name, models=models, description=str(raw.get("description", "")))
 
 
@@ -118,6 +146,16 @@ class ManifestModel:
     folder: str
     files: tuple[FileDigest, ...]
     eager: bool = False
+    engine: str = DEFAULT_ENGINE
+    # How the files were made from the source (opset, quantization recipe); None for torch,
+    # which serves the source's own files.
+    export: dict[str, Any] | None = None
+
+    @property
+    def runtime(self) -> str:
+        """The runtime that runs this model; "" for an engine this code does not know (a newer
+        publisher's), which the function answers 503 for, model by model."""
+        return ENGINE_RUNTIMES.get(self.engine, "")
 
     @property
     def size(self) -> int:
@@ -148,7 +186,9 @@ class Manifest:
                     "revision": m.revision,
                     "folder": m.folder,
                     "eager": m.eager,
+                    "engine": m.engine,
                     "files": [asdict(f) for f in m.files],
+                    **({"export": m.export} if m.export is not None else {}),
                 }
                 for mt, m in sorted(self.models.items())
             },
@@ -169,6 +209,8 @@ class Manifest:
                     folder=spec["folder"],
                     eager=bool(spec.get("eager", False)),
                     files=tuple(FileDigest(f["name"], int(f["size"]), f["sha256"]) for f in spec["files"]),
+                    engine=str(spec.get("engine", DEFAULT_ENGINE)),
+                    export=spec.get("export"),
                 )
                 for mt, spec in raw["models"].items()
             }
@@ -177,10 +219,15 @@ class Manifest:
         return cls(models=models, catalog=str(raw.get("catalog", "")))
 
 
-def model_folder(source: str, revision: str) -> str:
-    """The store folder of one model revision: immutable, so a new revision never overwrites."""
+def model_folder(source: str, revision: str, variant: str = "") -> str:
+    """The store folder of one model revision: immutable, so a new revision never overwrites.
+
+    ``variant`` names files derived from the revision (an engine and a digest of its export
+    settings, e.g. ``onnx-int8-3f2a9c1d``): each export gets a folder of its own beside the
+    source's, so changing an export setting publishes new files instead of replacing old ones.
+    """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "--", source).strip("-")
-    return f"models/{safe}/{revision}"
+    return f"models/{safe}/{revision}-{variant}" if variant else f"models/{safe}/{revision}"
 
 
 def object_key(prefix: str, relative: str) -> str:

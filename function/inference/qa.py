@@ -1,46 +1,36 @@
-"""Extractive question answering: tokenizer + AutoModelForQuestionAnswering, decoded here.
+"""Extractive question answering, engine-neutral: windows in, best span out, on numpy.
 
 transformers 5 has no question-answering pipeline, so this module owns the recipe that
 ``../shared/hf-cache/README.md`` states and its expected answers depend on:
 
 * question and context as a pair, context-only truncation, windows of 384 tokens overlapping by
-  a stride of 128 (so a context of any length is answered), all windows through the model in
-  one batch (at most ``WINDOWS_PER_BATCH`` per forward pass, which only bounds memory);
+  a stride of 128 (so a context of any length is answered), all windows through the engine
+  (at most ``WINDOWS_PER_BATCH`` per forward pass, which only bounds memory);
 * in each window the 20 best start and the 20 best end logits over *context* tokens; a span is
   valid when start <= end < start + 30 tokens; the best sum of start and end logits over all
-  windows wins;
+  windows wins (ties: earliest window, then earliest start);
 * the span maps back to character offsets, and the answer is sliced from the context (never
   rebuilt from tokens, which would lower-case it with an uncased model);
 * the score is a probability: softmax of the start logits times softmax of the end logits, each
   over the context tokens of the winning window.
 
-Importing this module imports torch and transformers, including transformers' model machinery
-that ``from_pretrained`` would otherwise import during the first load (seconds in all);
-everything else in the package stays light, so the handler overlaps this import with fetching
-the eager models' files.
+Everything before and after the forward pass lives here, once, for every engine: the windows
+come from the ``tokenizers`` library reading the model's ``tokenizer.json`` (the same Rust
+tokenizer transformers' fast tokenizers wrap), and decoding is numpy. An engine
+(``inference.engines``) only turns windows into start and end logits, so the torch and the ONNX
+engines see the same token ids and are decoded by the same code. Importing this module costs
+numpy + tokenizers (~0.1 s), never torch.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-
-# The function must never call the HuggingFace Hub (no network in a VPC, and no need: every file
-# is local). Set before transformers is imported, which reads these once.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-import torch
-import transformers.modeling_utils  # noqa: F401  # the generic model machinery (most of the import time)
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-from transformers.utils import logging as hf_logging
-
-hf_logging.disable_progress_bar()
+import numpy as np
+from tokenizers import Tokenizer
 
 MAX_LENGTH = 384
 STRIDE = 128
@@ -48,6 +38,8 @@ TOP_K = 20
 MAX_ANSWER_TOKENS = 30
 MAX_QUESTION_TOKENS = 128  # beyond this a window keeps so little context that windows explode
 WINDOWS_PER_BATCH = 32  # ~12k tokens per forward pass: bounds activation memory, not results
+TOKENIZER_FILE = "tokenizer.json"
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
 class UnanswerableInputError(ValueError):
@@ -77,95 +69,138 @@ class Span:
     probability: float
 
 
+@dataclass(frozen=True)
+class Windows:
+    """One question/context pair as model input: (windows, tokens) arrays, padded to the longest.
+
+    ``context_mask`` is True where a token belongs to the context; ``offsets`` (windows, tokens, 2)
+    holds each token's character span in the context (meaningful where ``context_mask`` is True).
+    """
+
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    token_type_ids: np.ndarray
+    context_mask: np.ndarray
+    offsets: np.ndarray
+    question_tokens: int
+
+    @property
+    def count(self) -> int:
+        return int(self.input_ids.shape[0])
+
+    def inputs(
+        self, names: tuple[str, ...], first: int = 0, last: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """The named model inputs of windows [first, last)."""
+        return {name: getattr(self, name)[first:last] for name in names}
+
+
+class Engine(Protocol):
+    """What an engine gives this module: start and end logits, (windows, tokens) float32."""
+
+    input_names: tuple[str, ...]
+
+    def forward(self, inputs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 @dataclass
 class QAModel:
-    """A loaded model and its tokenizer (attributes the benchmark adapter reads)."""
+    """A loaded model: its windowing tokenizer and the engine that runs its forward pass."""
 
     folder: Path
-    tokenizer: Any
-    model: Any
+    engine_name: str
+    tokenizer: Tokenizer
+    engine: Engine
 
     def answer(self, question: str, context: str) -> Answer:
         return answer(self, question, context)
 
 
-_threads_set = False
+def windowing_tokenizer(tokenizer: Tokenizer) -> Tokenizer:
+    """``tokenizer`` set to cut a pair into the recipe's windows (context-only truncation)."""
+    tokenizer.no_padding()  # padding is done per request, to the longest window (``encode``)
+    tokenizer.enable_truncation(MAX_LENGTH, stride=STRIDE, strategy="only_second", direction="right")
+    return tokenizer
 
 
-def configure_threads(threads: int) -> None:
-    """Intra-op threads for this process; OMP_NUM_THREADS, when set, wins (explicit choice)."""
-    global _threads_set
-    if os.environ.get("OMP_NUM_THREADS"):
-        return
-    torch.set_num_threads(max(1, threads))
-    if not _threads_set:
-        # One request at a time: no inter-op parallelism. Raises once parallel work has started.
-        with contextlib.suppress(RuntimeError):
-            torch.set_num_interop_threads(1)
-    _threads_set = True
+def load_tokenizer(folder: str | Path) -> Tokenizer:
+    """The model folder's ``tokenizer.json``, set up for windowing."""
+    path = Path(folder) / TOKENIZER_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing (every published model carries a {TOKENIZER_FILE})")
+    return windowing_tokenizer(Tokenizer.from_file(str(path)))
 
 
-def load_model(folder: str | Path) -> QAModel:
-    """Load tokenizer and float32 weights from a local folder (safetensors are memory-mapped)."""
-    folder = Path(folder)
-    tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    has_safetensors = any(folder.glob("*.safetensors"))
-    model = AutoModelForQuestionAnswering.from_pretrained(
-        str(folder),
-        dtype=torch.float32,
-        local_files_only=True,
-        use_safetensors=True if has_safetensors else None,
-    )
-    model.eval()
-    return QAModel(folder=folder, tokenizer=tokenizer, model=model)
+def _pad_id(tokenizer: Tokenizer) -> int:
+    for token in ("[PAD]", "<pad>"):
+        token_id = tokenizer.token_to_id(token)
+        if token_id is not None:
+            return int(token_id)
+    return 0
 
 
-def encode(tokenizer: Any, question: str, context: str) -> Any:
-    """The windows of one question/context pair, with offsets and sequence ids."""
-    question_tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
+def _question_tokens(tokenizer: Tokenizer, question: str) -> int:
+    """The question's length in tokens, with a copy of the tokenizer that does not truncate."""
+    plain = Tokenizer.from_str(tokenizer.to_str())
+    plain.no_truncation()
+    return len(plain.encode(question, add_special_tokens=False).ids)
+
+
+def _too_long(tokens: int) -> UnanswerableInputError:
+    return UnanswerableInputError(f"the question is {tokens} tokens long; the limit is {MAX_QUESTION_TOKENS}")
+
+
+def encode(tokenizer: Tokenizer, question: str, context: str) -> Windows:
+    """The windows of one question/context pair: one tokenization, whatever the question's length."""
+    try:
+        first = tokenizer.encode(question, context)
+    except Exception as exc:  # the question alone does not fit a window: tokenizers refuses
+        tokens = _question_tokens(tokenizer, question)
+        if tokens > MAX_QUESTION_TOKENS:
+            raise _too_long(tokens) from exc
+        raise UnanswerableInputError("the question and context cannot be cut into windows") from exc
+    encodings = [first, *first.overflowing]
+    sequence_ids = [[-1 if s is None else s for s in e.sequence_ids] for e in encodings]
+    question_tokens = sum(1 for s in sequence_ids[0] if s == 0)
     if question_tokens > MAX_QUESTION_TOKENS:
-        raise UnanswerableInputError(
-            f"the question is {question_tokens} tokens long; the limit is {MAX_QUESTION_TOKENS}"
-        )
-    return tokenizer(
-        question,
-        context,
-        truncation="only_second",
-        max_length=MAX_LENGTH,
-        stride=STRIDE,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-        padding="longest",
-        return_tensors="pt",
-    )
+        raise _too_long(question_tokens)
+    count, length = len(encodings), max(len(e.ids) for e in encodings)
+    input_ids = np.full((count, length), _pad_id(tokenizer), dtype=np.int64)
+    attention_mask = np.zeros((count, length), dtype=np.int64)
+    token_type_ids = np.zeros((count, length), dtype=np.int64)
+    sequences = np.full((count, length), -1, dtype=np.int64)
+    offsets = np.zeros((count, length, 2), dtype=np.int64)
+    for row, encoding in enumerate(encodings):
+        n = len(encoding.ids)
+        input_ids[row, :n] = encoding.ids
+        attention_mask[row, :n] = encoding.attention_mask
+        token_type_ids[row, :n] = encoding.type_ids
+        sequences[row, :n] = sequence_ids[row]
+        offsets[row, :n] = encoding.offsets
+    return Windows(input_ids, attention_mask, token_type_ids, sequences == 1, offsets, question_tokens)
 
 
-def context_mask(encoding: Any) -> torch.Tensor:
-    """(windows, tokens) bool: True where a token belongs to the context (sequence id 1)."""
-    rows = [[sid == 1 for sid in encoding.sequence_ids(i)] for i in range(encoding["input_ids"].shape[0])]
-    return torch.tensor(rows, dtype=torch.bool)
-
-
-def forward(model: Any, tokenizer: Any, encoding: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def forward(engine: Engine, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
     """Start and end logits of every window, in batches of at most WINDOWS_PER_BATCH."""
-    names = [n for n in getattr(tokenizer, "model_input_names", ()) if n in encoding] or [
-        n for n in ("input_ids", "token_type_ids", "attention_mask") if n in encoding
-    ]
-    total = encoding["input_ids"].shape[0]
     starts, ends = [], []
-    with torch.inference_mode():
-        for first in range(0, total, WINDOWS_PER_BATCH):
-            batch = {n: encoding[n][first : first + WINDOWS_PER_BATCH] for n in names}
-            output = model(**batch)
-            starts.append(output.start_logits.float())
-            ends.append(output.end_logits.float())
-    return torch.cat(starts), torch.cat(ends)
+    for first in range(0, windows.count, WINDOWS_PER_BATCH):
+        start, end = engine.forward(windows.inputs(engine.input_names, first, first + WINDOWS_PER_BATCH))
+        starts.append(np.asarray(start, dtype=np.float32))
+        ends.append(np.asarray(end, dtype=np.float32))
+    if len(starts) == 1:
+        return starts[0], ends[0]
+    return np.concatenate(starts), np.concatenate(ends)
+
+
+def _softmax(values: np.ndarray) -> np.ndarray:
+    shifted = np.exp(values - values.max())
+    return shifted / shifted.sum()
 
 
 def best_span(
-    start_logits: torch.Tensor,
-    end_logits: torch.Tensor,
-    mask: torch.Tensor,
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    mask: np.ndarray,
     top_k: int = TOP_K,
     max_answer_tokens: int = MAX_ANSWER_TOKENS,
 ) -> Span | None:
@@ -175,39 +210,38 @@ def best_span(
     best starts and ends among context tokens of each window; pairs with start <= end <
     start + ``max_answer_tokens`` are valid. Ties go to the earliest window, then start.
     """
-    neg_inf = torch.tensor(float("-inf"), dtype=start_logits.dtype)
-    starts = torch.where(mask, start_logits, neg_inf)
-    ends = torch.where(mask, end_logits, neg_inf)
+    starts = np.where(mask, start_logits, -np.inf).astype(np.float32)
+    ends = np.where(mask, end_logits, -np.inf).astype(np.float32)
+    if starts.size == 0:
+        return None
     k = min(top_k, starts.shape[1])
-    start_values, start_index = torch.topk(starts, k, dim=1)  # (W, k)
-    end_values, end_index = torch.topk(ends, k, dim=1)
+    start_index = np.argsort(-starts, axis=1, kind="stable")[:, :k]  # (W, k), best first
+    end_index = np.argsort(-ends, axis=1, kind="stable")[:, :k]
+    start_values = np.take_along_axis(starts, start_index, axis=1)
+    end_values = np.take_along_axis(ends, end_index, axis=1)
     sums = start_values[:, :, None] + end_values[:, None, :]  # (W, k, k)
     s_idx, e_idx = start_index[:, :, None], end_index[:, None, :]
-    valid = (s_idx <= e_idx) & (e_idx < s_idx + max_answer_tokens) & torch.isfinite(sums)
-    sums = torch.where(valid, sums, neg_inf)
-    flat = sums.reshape(-1)
-    if flat.numel() == 0 or not bool(torch.isfinite(flat.max())):
+    valid = (s_idx <= e_idx) & (e_idx < s_idx + max_answer_tokens) & np.isfinite(sums)
+    sums = np.where(valid, sums, -np.inf)
+    best = sums.max()
+    if not np.isfinite(best):
         return None
-    best = float(flat.max())
-    candidates = []
-    for w, i, j in torch.nonzero(sums == best).tolist():
-        candidates.append((w, int(start_index[w, i]), int(end_index[w, j])))
-    window, start, end = min(candidates)
-    start_probs = torch.softmax(starts[window], dim=0)
-    end_probs = torch.softmax(ends[window], dim=0)
-    probability = float(start_probs[start] * end_probs[end])
-    return Span(window=window, start=start, end=end, logit_sum=best, probability=probability)
+    w, i, j = np.nonzero(sums == best)
+    window, start, end = min(
+        zip(w.tolist(), start_index[w, i].tolist(), end_index[w, j].tolist(), strict=True)
+    )
+    probability = float(_softmax(starts[window])[start] * _softmax(ends[window])[end])
+    return Span(window=window, start=start, end=end, logit_sum=float(best), probability=probability)
 
 
 def answer(model: QAModel, question: str, context: str) -> Answer:
     """The answer to ``question`` in ``context`` (see the module docstring for the recipe)."""
-    encoding = encode(model.tokenizer, question, context)
-    mask = context_mask(encoding)
-    start_logits, end_logits = forward(model.model, model.tokenizer, encoding)
-    span = best_span(start_logits, end_logits, mask)
+    windows = encode(model.tokenizer, question, context)
+    start_logits, end_logits = forward(model.engine, windows)
+    span = best_span(start_logits, end_logits, windows.context_mask)
     if span is None:
         raise UnanswerableInputError("the context holds no text the model can read")
-    offsets = encoding["offset_mapping"][span.window]
+    offsets = windows.offsets[span.window]
     char_start, char_end = int(offsets[span.start][0]), int(offsets[span.end][1])
     return Answer(
         text=context[char_start:char_end],

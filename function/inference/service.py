@@ -7,7 +7,6 @@ the routes call. It knows nothing about events or HTTP; it raises the typed erro
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,12 +14,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from inference import engines
 from inference.cache import ModelCache, OverBudgetError, model_cost
 from inference.config import Settings
 from inference.contract import ManifestModel
 from inference.errors import BadRequestError, ModelNotFoundError, ModelUnavailableError
 from inference.manifests import ManifestCache
 from inference.observability import MetricUnit, add_request_metrics, emit_model_metric, logger, ms
+from inference.qa import UnanswerableInputError
 from inference.stores.base import ManifestUnavailableError, ModelStore
 
 if TYPE_CHECKING:
@@ -64,19 +65,24 @@ class InferenceService:
         self.store = store
         self.cache: ModelCache[Any] = cache or ModelCache(settings.memory_budget_bytes)
         self.manifests = ManifestCache(store, settings.manifest_ttl_seconds)
-        self._qa: ModuleType | None = None
-        self._qa_lock = threading.Lock()
+        self._runtimes: dict[str, ModuleType] = {}
+        self._runtimes_lock = threading.Lock()
 
-    # --- the QA runtime (torch + transformers), imported once -----------------------------------
+    # --- the engines' runtimes (torch, onnxruntime), each imported once -------------------------
 
-    def qa(self) -> ModuleType:
-        """``inference.qa``, imported on first need and its threads set from the CPU share."""
-        with self._qa_lock:
-            if self._qa is None:
-                module = importlib.import_module("inference.qa")
-                module.configure_threads(self.settings.torch_threads())
-                self._qa = module
-            return self._qa
+    def runtime(self, name: str) -> ModuleType:
+        """An engine runtime, imported on first need and its threads set from the CPU share."""
+        with self._runtimes_lock:
+            if name not in self._runtimes:
+                module = engines.import_runtime(name)
+                module.configure_threads(self.settings.inference_threads())
+                self._runtimes[name] = module
+            return self._runtimes[name]
+
+    def import_runtimes(self) -> None:
+        """Import every runtime the image holds (init does this beside the eager fetches)."""
+        for name in engines.installed_runtimes():
+            self.runtime(name)
 
     # --- manifest ---------------------------------------------------------------------------
 
@@ -115,15 +121,15 @@ class InferenceService:
         handle = self.cache.get(model.key)
         if handle is not None:
             return Loaded(model, handle, hit=True)
+        runtime = self._runtime(model)  # before fetching: a model this image cannot run costs nothing
         fetch_seconds = 0.0
         folder = prefetched
         if folder is None:
             folder, fetch_seconds = self.fetch(model)
-        qa = self._runtime(model)
 
         def load() -> Any:
             try:
-                return qa.load_model(folder)
+                return runtime.load_model(folder, model.engine)
             except Exception as exc:
                 logger.exception("model load failed", extra={"model_type": model.model_type})
                 raise ModelUnavailableError(model.model_type, "its files could not be loaded") from exc
@@ -139,6 +145,7 @@ class InferenceService:
                     "model_type": model.model_type,
                     "source": model.source,
                     "revision": model.revision,
+                    "engine": model.engine,
                     "fetch_ms": ms(fetch_seconds),
                     "load_ms": ms(lookup.load_seconds),
                     "cache": self.cache.describe(),
@@ -147,12 +154,19 @@ class InferenceService:
         return Loaded(model, lookup.value, lookup.hit, fetch_seconds, lookup.load_seconds)
 
     def _runtime(self, model: ManifestModel) -> ModuleType:
+        """The runtime of the model's engine, or a 503 that names the model and the engine."""
         try:
-            return self.qa()
-        except Exception as exc:
-            logger.exception("inference runtime import failed")
+            return self.runtime(model.runtime)
+        except engines.RuntimeMissingError as exc:
             raise ModelUnavailableError(
-                model.model_type, "the inference runtime could not be loaded"
+                model.model_type,
+                f"it runs on the {model.engine!r} engine, and {exc}; deploy an image built from a "
+                f"catalog that uses {model.engine!r}",
+            ) from exc
+        except Exception as exc:
+            logger.exception("inference runtime import failed", extra={"runtime": model.runtime})
+            raise ModelUnavailableError(
+                model.model_type, f"the {model.engine!r} engine could not be loaded"
             ) from exc
 
     # --- requests ----------------------------------------------------------------------------
@@ -161,11 +175,10 @@ class InferenceService:
         """The 200 body of ``POST /`` (docs/design.md)."""
         model = self.manifest_model(request.model_type)
         loaded = self.get_model(model)
-        qa = self._runtime(model)
         started = time.perf_counter()
         try:
-            result = qa.answer(loaded.handle, request.question, request.context)
-        except qa.UnanswerableInputError as exc:
+            result = loaded.handle.answer(request.question, request.context)
+        except UnanswerableInputError as exc:
             raise BadRequestError(str(exc)) from exc
         inference_seconds = time.perf_counter() - started
         timings = {
@@ -185,6 +198,7 @@ class InferenceService:
             extra={
                 "model_type": model.model_type,
                 "revision": model.revision,
+                "engine": model.engine,
                 "cache_hit": loaded.hit,
                 "timings_ms": timings,
                 "context_chars": len(request.context),
@@ -196,7 +210,7 @@ class InferenceService:
             "start": result.start,
             "end": result.end,
             "model_type": model.model_type,
-            "model": {"source": model.source, "revision": model.revision},
+            "model": {"source": model.source, "revision": model.revision, "engine": model.engine},
             "timings_ms": timings,
             "request_id": request_id,
         }
@@ -210,11 +224,13 @@ class InferenceService:
                     "source": m.source,
                     "revision": m.revision,
                     "eager": m.eager,
+                    "engine": m.engine,
                     "loaded": m.key in self.cache,
                 }
                 for mt, m in sorted(manifest.models.items())
             },
             "store": self.store.name,
+            "runtimes": list(engines.installed_runtimes()),
         }
 
     # --- init ---------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ MARKER_ENVIRONMENT = {
 _TIMEOUT = 60
 
 
-def pinned_torch_version(requirements: Path = FUNCTION_DIR / "requirements.txt") -> str:
+def pinned_torch_version(requirements: Path = FUNCTION_DIR / "requirements" / "torch.txt") -> str:
     for line in requirements.read_text().splitlines():
         match = re.match(r"^\s*torch\s*==\s*([^\s;#]+)", line)
         if match:

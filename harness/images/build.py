@@ -1,9 +1,12 @@
 """Build the function image with docker-py, named by the content hash of its inputs.
 
-``build_function_image("s3" | "efs" | "oci", bundle, base)`` is the one entry point. S3 and EFS
-share one image without weights (``lambda-inference/function:<hash>``); OCI bakes a model bundle
-in (``lambda-inference/function-oci-<catalog>:<hash>``). Unchanged inputs give the same tag, and a
-tag that exists locally is never built again, so a redeploy with nothing changed costs one hash.
+``build_function_image("s3" | "efs" | "oci", runtimes, bundle, base)`` is the one entry point. An
+image installs the engine runtimes its catalog uses and no others (``torch``, ``onnxruntime``):
+S3 and EFS share one image without weights per set of runtimes
+(``lambda-inference/function-<runtimes>:<hash>``, e.g. ``function-onnxruntime``, the lean image);
+OCI bakes a model bundle in (``lambda-inference/function-oci-<catalog>:<hash>``). Unchanged inputs
+give the same tag, and a tag that exists locally is never built again, so a redeploy with nothing
+changed costs one hash.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +28,10 @@ from harness.images.context import BuildContext, add_function_sources, add_model
 from harness.images.engine import docker_client, image_exists
 from harness.images.progress import Log, print_line
 from harness.images.rie import ensure_rie
-from harness.images.wheelhouse import PYTHON_VERSION, REQUIREMENTS, ensure_wheelhouse
+from harness.images.wheelhouse import PYTHON_VERSION, ensure_wheelhouse, runtimes_name
 from harness.paths import FUNCTION_DIR, VARIANTS, state_dir
 
-FUNCTION_REPOSITORY = "lambda-inference/function"
+FUNCTION_REPOSITORY_PREFIX = "lambda-inference/function-"
 OCI_REPOSITORY_PREFIX = "lambda-inference/function-oci-"
 TAG_LENGTH = 16
 LABEL_PREFIX = "io.github.lambda-inference"
@@ -46,6 +50,7 @@ class BuiltImage:
     content_hash: str
     size_bytes: int
     built: bool = True  # False when the tag already existed and nothing was built
+    runtimes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -57,60 +62,81 @@ class ImagePlan:
     target: str
     base_image: str
     context: BuildContext
+    runtimes: frozenset[str]
 
 
 def plan_function_image(
-    variant: str, model_bundle: Path | None = None, base_image: str | None = None, log: Log = print_line
+    variant: str,
+    runtimes: Iterable[str],
+    model_bundle: Path | None = None,
+    base_image: str | None = None,
+    log: Log = print_line,
 ) -> ImagePlan:
-    """Gather the inputs (base image, wheelhouse, RIE, sources, bundle) and hash them; builds nothing."""
+    """Gather the inputs (base image, wheelhouse, RIE, sources, bundle) and hash them; builds nothing.
+
+    ``runtimes`` are the engine runtimes the image installs (``Catalog.runtimes``); a baked
+    bundle whose models need another is refused here, before anything is built.
+    """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     if (variant == "oci") != (model_bundle is not None):
         raise ValueError("the oci variant needs a model bundle, and only the oci variant takes one")
+    runtimes = frozenset(runtimes)
+    if not runtimes:
+        raise ValueError("an image needs at least one engine runtime")
     base = base_image or ensure_base_image(BASE_IMAGE, log)
     base_id = _base_image_id(base, log)
-    wheelhouse = ensure_wheelhouse(REQUIREMENTS, log)
+    wheelhouse = ensure_wheelhouse(runtimes, log)
     if base != BASE_IMAGE:  # ours is built for the wheelhouse; another base is asked first
         runtime = check_base_image(base, PYTHON_VERSION, wheelhouse.wheels)
         log(f"image: base image {base} has CPython {runtime.python} and glibc {runtime.glibc_text}")
     context = BuildContext()
     context.add_file("Dockerfile", FUNCTION_DIR / "Dockerfile")
     context.add_file("lambda-entrypoint.sh", FUNCTION_DIR / "lambda-entrypoint.sh")
-    context.add_file("requirements.txt", REQUIREMENTS)
+    context.add_file("requirements.txt", wheelhouse.requirements_file)
     context.add_file("precompile.py", Path(__file__).with_name("precompile.py"))
     context.add_file("aws-lambda-rie", ensure_rie())
     add_function_sources(context, FUNCTION_DIR)
     add_wheelhouse(context, wheelhouse)
     context.note(f"base-image {base_id}")
+    context.note(f"runtimes {runtimes_name(runtimes)}")
     if model_bundle is None:
-        target, repository = "function", FUNCTION_REPOSITORY
+        target, repository = "function", FUNCTION_REPOSITORY_PREFIX + runtimes_name(runtimes)
     else:
         manifest = add_model_bundle(context, Path(model_bundle))
+        missing = sorted({m.runtime or m.engine for m in manifest.models.values()} - runtimes)
+        if missing:
+            raise ValueError(
+                f"the bundle's models need {', '.join(missing)}, which the image would not install"
+            )
         target = "function-oci"
         repository = OCI_REPOSITORY_PREFIX + _catalog_name(manifest, Path(model_bundle))
     context.note(f"target {target}")
     content_hash = context.content_hash()
-    return ImagePlan(f"{repository}:{content_hash[:TAG_LENGTH]}", content_hash, target, base, context)
+    tag = f"{repository}:{content_hash[:TAG_LENGTH]}"
+    return ImagePlan(tag, content_hash, target, base, context, runtimes)
 
 
 def build_function_image(
     variant: str,
+    runtimes: Iterable[str],
     model_bundle: Path | None = None,
     base_image: str | None = None,
     log: Log = print_line,
 ) -> BuiltImage:
-    """Build (or find) the function image for ``variant``; ``model_bundle`` only for ``oci``.
+    """Build (or find) the function image for ``variant`` with these engine runtimes;
+    ``model_bundle`` only for ``oci``.
 
     ``base_image`` defaults to the project's Debian base, built on first use.
     """
-    plan = plan_function_image(variant, model_bundle, base_image, log)
+    plan = plan_function_image(variant, runtimes, model_bundle, base_image, log)
     client = docker_client()
     try:
         if image_exists(client, plan.tag):
             log(f"image: {plan.tag} is up to date (inputs unchanged)")
-            return BuiltImage(plan.tag, plan.content_hash, _size(client, plan.tag), built=False)
+            return BuiltImage(plan.tag, plan.content_hash, _size(client, plan.tag), False, plan.runtimes)
         _build(client, plan, log)
-        return BuiltImage(plan.tag, plan.content_hash, _size(client, plan.tag), built=True)
+        return BuiltImage(plan.tag, plan.content_hash, _size(client, plan.tag), True, plan.runtimes)
     finally:
         client.close()
 
@@ -125,11 +151,20 @@ def _build(client: docker.DockerClient, plan: ImagePlan, log: Log) -> None:
     try:
         with open(archive, "rb") as stream:
             chunks = client.api.build(
-                fileobj=stream, custom_context=True, tag=plan.tag, target=plan.target,
-                buildargs={"BASE_IMAGE": plan.base_image}, network_mode="none", rm=True, forcerm=True,
-                pull=False, decode=True, labels={
+                fileobj=stream,
+                custom_context=True,
+                tag=plan.tag,
+                target=plan.target,
+                buildargs={"BASE_IMAGE": plan.base_image, "RUNTIMES": " ".join(sorted(plan.runtimes))},
+                network_mode="none",
+                rm=True,
+                forcerm=True,
+                pull=False,
+                decode=True,
+                labels={
                     f"{LABEL_PREFIX}.content-hash": plan.content_hash,
                     f"{LABEL_PREFIX}.target": plan.target,
+                    f"{LABEL_PREFIX}.runtimes": runtimes_name(plan.runtimes),
                 },
             )
             for chunk in chunks:

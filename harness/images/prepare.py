@@ -1,6 +1,7 @@
-"""What setup.sh asks of the image side: the RIE, the wheelhouse and the base image, each only
-when missing or stale. ``python -m harness.images.prepare`` runs them in one interpreter, so a
-second setup run costs a hash and two inspects.
+"""What setup.sh asks of the image side: the RIE, the wheelhouses (the torch image's and the lean
+ONNX image's) and the base image, each only when missing or stale.
+``python -m harness.images.prepare`` runs them in one interpreter, so a second setup run costs a
+few hashes and two inspects.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from harness.images.progress import print_line
 from harness.images.rie import ensure_rie
 from harness.images.wheelhouse import ensure_wheelhouse
 
+# The images of the project's own catalogs: offline (torch) and offline-onnx/offline-int8 (lean).
+WHEELHOUSES = (frozenset({"torch"}), frozenset({"onnxruntime"}))
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.images.prepare", description=__doc__)
@@ -21,8 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rie = ensure_rie()
     print_line(f"setup: RIE at {rie}")
-    house = ensure_wheelhouse()
-    print_line(f"setup: wheelhouse {house.path} ({len(house.wheels)} wheels)")
+    for runtimes in WHEELHOUSES:
+        house = ensure_wheelhouse(runtimes)
+        print_line(f"setup: wheelhouse {house.path} ({len(house.wheels)} wheels)")
     if not args.skip_base:
         try:
             print_line(f"setup: base image {ensure_base_image()}")

@@ -1,5 +1,9 @@
 """Lay a resolved catalog out as a store: ``models/<source>/<revision>/<file>`` + ``manifest.json``.
 
+A torch model's folder holds the source's own files; an ONNX model's folder
+(``models/<source>/<revision>-<engine>-<settings digest>/``) holds its export (``harness.models.export``,
+made once per setting and cached), and the manifest records the engine and the export settings.
+
 The bundle (``.state/models/<catalog>/`` by default) is the one on-disk form of a published
 catalog: the OCI image build copies it to ``/opt/models``, S3 publishing uploads it, and EFS
 seeding copies the uploaded objects. Building it is:
@@ -24,9 +28,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from inference.contract import (
+    DEFAULT_ENGINE,
     MANIFEST_NAME,
     Catalog,
     FileDigest,
@@ -37,6 +44,7 @@ from inference.contract import (
 )
 
 from harness.models.digests import DigestCache
+from harness.models.export import export_model
 from harness.models.resolve import ResolvedModel, resolve_catalog
 from harness.paths import state_dir
 from harness.progress import say
@@ -91,7 +99,7 @@ def _folder_is_current(target: Path, expected: dict[str, FileDigest], digests: D
 
 
 def _place_folder(
-    model: ResolvedModel,
+    sources: tuple[Path, ...],
     target: Path,
     expected: dict[str, FileDigest],
     digests: DigestCache,
@@ -104,7 +112,7 @@ def _place_folder(
     staged = Path(tempfile.mkdtemp(prefix="folder-", dir=staging_root))
     staged.chmod(0o755)  # mkdtemp makes 0700; the image's non-root user must read the folder
     linked = 0
-    for src in model.files:
+    for src in sources:
         linked += _link_or_copy(src, staged / src.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():  # a damaged or foreign folder: swap it out, then delete it
@@ -118,6 +126,23 @@ def _place_folder(
         digests.remember(target / name, want.sha256)  # same bytes as the hashed source
     copied = len(expected) - linked
     return f"linked {linked}, copied {copied} files" if copied else f"linked {linked} files"
+
+
+@dataclass(frozen=True)
+class EngineFiles:
+    """What a model's folder holds for its engine: the files, the folder suffix, the export settings."""
+
+    files: tuple[Path, ...]
+    variant: str = ""
+    export: dict[str, Any] | None = None
+
+
+def engine_files(model: ResolvedModel, progress: Callable[[str], None]) -> EngineFiles:
+    """torch serves the source's files; an ONNX engine serves their export (cached)."""
+    if model.engine == DEFAULT_ENGINE:
+        return EngineFiles(model.files)
+    exported = export_model(model, model.engine, progress)
+    return EngineFiles(exported.files, exported.variant, exported.settings.as_manifest())
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
@@ -176,12 +201,16 @@ def build_bundle(
     models: dict[str, ManifestModel] = {}
     try:
         for model in resolved:
-            folder = model_folder(model.source, model.revision)
-            files = tuple(FileDigest(p.name, p.stat().st_size, digests.sha256(p)) for p in model.files)
-            action = _place_folder(model, dest / folder, {f.name: f for f in files}, digests, staging_root)
+            chosen = engine_files(model, progress)
+            folder = model_folder(model.source, model.revision, chosen.variant)
+            files = tuple(FileDigest(p.name, p.stat().st_size, digests.sha256(p)) for p in chosen.files)
+            action = _place_folder(
+                chosen.files, dest / folder, {f.name: f for f in files}, digests, staging_root
+            )
             size = sum(f.size for f in files)
             progress(
-                f"    {model.model_type}: {model.requested} -> {folder} ({action}, {size / MIB:.1f} MiB)"
+                f"    {model.model_type}: {model.requested} ({model.engine}) -> {folder} "
+                f"({action}, {size / MIB:.1f} MiB)"
             )
             models[model.model_type] = ManifestModel(
                 model_type=model.model_type,
@@ -190,6 +219,8 @@ def build_bundle(
                 folder=folder,
                 files=files,
                 eager=model.eager,
+                engine=model.engine,
+                export=chosen.export,
             )
         manifest = Manifest(models=models, catalog=catalog.name)
         written = _write_if_changed(dest / MANIFEST_NAME, manifest.to_json())

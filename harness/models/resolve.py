@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.contract import Catalog, CatalogEntry, ContractError
+from inference.contract import DEFAULT_ENGINE, Catalog, CatalogEntry, ContractError
 
 from harness.errors import HarnessError
 from harness.models.digests import DigestCache
@@ -63,6 +63,7 @@ class ResolvedModel:
     directory: Path
     files: tuple[Path, ...]  # only the files a QA model needs, sorted by name
     requested: str  # the catalog's own words, for messages (repo@revision or path)
+    engine: str = DEFAULT_ENGINE  # the catalog's engine: torch serves these files, onnx* an export
 
 
 def available_catalogs() -> list[str]:
@@ -183,7 +184,9 @@ def resolve_model(entry: CatalogEntry, digests: DigestCache | None = None) -> Re
                 f"model {entry.model_type!r}: {src.repo_id}@{commit[:12]} is not a complete QA model: "
                 f"{exc}. Way out: {WAY_OUT}"
             ) from exc
-        return ResolvedModel(entry.model_type, src.repo_id, commit, entry.eager, folder, files, src.label)
+        return ResolvedModel(
+            entry.model_type, src.repo_id, commit, entry.eager, folder, files, src.label, entry.engine
+        )
 
     directory = Path(str(src.path))
     if not directory.is_dir():
@@ -205,6 +208,7 @@ def resolve_model(entry: CatalogEntry, digests: DigestCache | None = None) -> Re
         directory,
         files,
         str(directory),
+        entry.engine,
     )
 
 

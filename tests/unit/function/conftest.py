@@ -102,13 +102,54 @@ class StoreTools:
     write_manifest = staticmethod(write_manifest)
 
 
+def threads_for_tests() -> int:
+    return max(1, min(2, len(os.sched_getaffinity(0))))
+
+
 @pytest.fixture(scope="session")
 def loaded_models(snapshots: dict[str, Path]) -> dict[str, Any]:
-    """Both offline models loaded by ``inference.qa``, once per session."""
-    from inference import qa
+    """Both offline models loaded by the torch engine, once per session."""
+    from inference.engines import torch_runtime
 
-    qa.configure_threads(max(1, min(2, len(os.sched_getaffinity(0)))))
-    return {mt: qa.load_model(folder) for mt, folder in snapshots.items()}
+    torch_runtime.configure_threads(threads_for_tests())
+    return {mt: torch_runtime.load_model(folder) for mt, folder in snapshots.items()}
+
+
+@pytest.fixture(scope="session")
+def exported_folders(
+    snapshots: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Path]]:
+    """engine -> model_type -> the folder of the offline model exported for that ONNX engine.
+
+    Exported by the harness's publisher (``harness.models.export``), as ``make publish`` does,
+    into a state folder of the session's own.
+    """
+    from harness.models.export import export_model
+    from harness.models.resolve import ResolvedModel, select_files
+
+    state = tmp_path_factory.mktemp("export-state")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAMBDA_INFERENCE_STATE", str(state))
+        folders: dict[str, dict[str, Path]] = {}
+        for engine in ("onnx", "onnx-int8"):
+            folders[engine] = {}
+            for mt, (repo, rev, eager) in OFFLINE_MODELS.items():
+                folder = snapshots[mt]
+                resolved = ResolvedModel(mt, repo, rev, eager, folder, select_files(folder), repo, engine)
+                folders[engine][mt] = export_model(resolved, engine, progress=lambda _line: None).directory
+    return folders
+
+
+@pytest.fixture(scope="session")
+def onnx_models(exported_folders: dict[str, dict[str, Path]]) -> dict[str, dict[str, Any]]:
+    """engine -> model_type -> the exported model loaded by the ONNX runtime."""
+    from inference.engines import onnx_runtime
+
+    onnx_runtime.configure_threads(threads_for_tests())
+    return {
+        engine: {mt: onnx_runtime.load_model(folder, engine) for mt, folder in by_type.items()}
+        for engine, by_type in exported_folders.items()
+    }
 
 
 # --- synthetic models (store tests need bytes, not weights) ------------------------------------

@@ -45,5 +45,5 @@ def test_threads_follow_the_cpu_share_within_the_affinity() -> None:
     cpus = len(os.sched_getaffinity(0))
     for memory, share in ((1024, 1), (3538, 2), (10240, 5)):
         settings = Settings.from_env({"MODEL_STORE": "efs", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory)})
-        assert settings.torch_threads() == max(1, min(cpus, share))
-    assert Settings.from_env({"MODEL_STORE": "efs"}).torch_threads() == cpus
+        assert settings.inference_threads() == max(1, min(cpus, share))
+    assert Settings.from_env({"MODEL_STORE": "efs"}).inference_threads() == cpus

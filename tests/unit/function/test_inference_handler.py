@@ -141,6 +141,7 @@ def test_post_answers_with_the_documented_shape(
     assert body["model"] == {
         "source": "local/minilm-l6-h384-squad",
         "revision": "cecc2a7e5b8ee2583e400934cd4cc6ae3ff96411",
+        "engine": "torch",
     }
     assert body["model_type"] == "nlp1" and 0 < body["score"] <= 1
     assert body["timings_ms"]["fetch"] == 0 and body["timings_ms"]["load"] == 0  # eager: loaded at init
@@ -178,11 +179,13 @@ def test_a_lazy_model_loads_on_first_use_and_is_then_served_from_memory(
 def test_get_models_lists_the_catalog_and_what_is_in_memory(handler: ModuleType, lambda_context: Any) -> None:
     status, body = call(handler, http_event("GET", "/models"), lambda_context)
     assert status == 200 and body["store"] == "efs"
+    assert body["runtimes"] == ["torch", "onnxruntime"]  # what the environment can run (the dev venv: both)
     assert set(body["models"]) == {"nlp1", "nlp2", "broken", "garbage"}
     assert body["models"]["nlp1"] == {
         "source": "local/minilm-l6-h384-squad",
         "revision": "cecc2a7e5b8ee2583e400934cd4cc6ae3ff96411",
         "eager": True,
+        "engine": "torch",
         "loaded": True,
     }
     assert body["models"]["broken"]["loaded"] is False
