@@ -73,7 +73,8 @@ class ExportSettings:
     quantization: Quantization | None = None
 
     def as_manifest(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings in JSON form (lists, not tuples): equal to what the manifest reads back."""
+        return json.loads(json.dumps(asdict(self)))
 
     @property
     def digest(self) -> str:

@@ -90,24 +90,52 @@ def offline_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def int8_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline-int8 catalog as a bundle: both models exported to int8 ONNX (cached in .state)."""
+    from harness.models.bundle import build_bundle
+    from harness.models.resolve import load_catalog
+
+    dest = tmp_path_factory.mktemp("bundle") / "offline-int8"
+    build_bundle(load_catalog("offline-int8"), dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
 def s3_image(docker_engine: Any) -> Any:
     from harness.images.build import build_function_image
 
-    return build_function_image("s3")
+    return build_function_image("s3", {"torch"})
+
+
+@pytest.fixture(scope="session")
+def lean_image(docker_engine: Any) -> Any:
+    """The S3/EFS image of the ONNX catalogs: ONNX Runtime, no torch, no transformers."""
+    from harness.images.build import build_function_image
+
+    return build_function_image("s3", {"onnxruntime"})
 
 
 @pytest.fixture(scope="session")
 def oci_image(docker_engine: Any, offline_bundle: Path) -> Any:
     from harness.images.build import build_function_image
 
-    return build_function_image("oci", model_bundle=offline_bundle)
+    return build_function_image("oci", {"torch"}, model_bundle=offline_bundle)
+
+
+@pytest.fixture(scope="session")
+def oci_int8_image(docker_engine: Any, int8_bundle: Path) -> Any:
+    from harness.images.build import build_function_image
+
+    return build_function_image("oci", {"onnxruntime"}, model_bundle=int8_bundle)
 
 
 @pytest.fixture(scope="session")
 def internal_network(docker_engine: Any) -> Iterator[Any]:
     """A network with no route out; the host still reaches its containers at their address."""
     network = docker_engine.networks.create(
-        f"lambda-inference-imagetest-{uuid.uuid4().hex[:8]}", driver="bridge", internal=True,
+        f"lambda-inference-imagetest-{uuid.uuid4().hex[:8]}",
+        driver="bridge",
+        internal=True,
         labels={LABEL: "1"},
     )
     try:
@@ -153,16 +181,34 @@ def wait_for_rie(container: Any, network: Any) -> str:
     raise AssertionError(f"the RIE did not listen on :{RIE_PORT} within {READY_TIMEOUT_SECONDS}s")
 
 
-@pytest.fixture(scope="session")
-def oci_function(docker_engine: Any, oci_image: Any, internal_network: Any) -> Iterator[RunningFunction]:
+def _running(client: Any, image: Any, network: Any) -> Iterator[RunningFunction]:
     container = run_like_lambda(
-        docker_engine, oci_image.tag, internal_network,
-        {"MODEL_STORE": "image", "MODEL_ROOT": "/opt/models", "MAX_CONTEXT_CHARS": "2000",
-         "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"},
+        client,
+        image.tag,
+        network,
+        {
+            "MODEL_STORE": "image",
+            "MODEL_ROOT": "/opt/models",
+            "MAX_CONTEXT_CHARS": "2000",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
     )
     try:
-        address = wait_for_rie(container, internal_network)
+        address = wait_for_rie(container, network)
         yield RunningFunction(container, f"http://{address}:{RIE_PORT}{INVOKE_PATH}")
     finally:
         print(container.logs(tail=200).decode(errors="replace"))
         container.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def oci_function(docker_engine: Any, oci_image: Any, internal_network: Any) -> Iterator[RunningFunction]:
+    yield from _running(docker_engine, oci_image, internal_network)
+
+
+@pytest.fixture(scope="session")
+def oci_int8_function(
+    docker_engine: Any, oci_int8_image: Any, internal_network: Any
+) -> Iterator[RunningFunction]:
+    yield from _running(docker_engine, oci_int8_image, internal_network)

@@ -56,7 +56,7 @@ def _leftovers(client: Any, image: str) -> list[Any]:
 
 
 def test_the_project_base_passes(docker_engine: Any) -> None:
-    runtime = check_base_image(ensure_base_image(), PYTHON_VERSION, ensure_wheelhouse().wheels)
+    runtime = check_base_image(ensure_base_image(), PYTHON_VERSION, ensure_wheelhouse({"torch"}).wheels)
     assert runtime.python == PYTHON_VERSION and runtime.glibc is not None and runtime.glibc >= (2, 28)
     assert _leftovers(docker_engine, BASE_IMAGE) == []
 
@@ -65,7 +65,7 @@ def test_an_old_glibc_is_refused_naming_the_wheels_and_the_way_out(
     docker_engine: Any, amazon_linux_2_standin: str
 ) -> None:
     with pytest.raises(IncompatibleBaseImageError) as refused:
-        check_base_image(amazon_linux_2_standin, PYTHON_VERSION, ensure_wheelhouse().wheels)
+        check_base_image(amazon_linux_2_standin, PYTHON_VERSION, ensure_wheelhouse({"torch"}).wheels)
     message = str(refused.value)
     assert "glibc 2.26" in message and "glibc >= 2.28" in message
     assert "torch" in message and "numpy" in message
@@ -75,12 +75,12 @@ def test_an_old_glibc_is_refused_naming_the_wheels_and_the_way_out(
 
 def test_a_base_without_python_is_refused(docker_engine: Any, without_python: str) -> None:
     with pytest.raises(IncompatibleBaseImageError, match="python3"):
-        check_base_image(without_python, PYTHON_VERSION, ensure_wheelhouse().wheels)
+        check_base_image(without_python, PYTHON_VERSION, ensure_wheelhouse({"torch"}).wheels)
     assert _leftovers(docker_engine, without_python) == []
 
 
 def test_the_build_stops_before_building(docker_engine: Any, amazon_linux_2_standin: str) -> None:
     built_before = {image.id for image in docker_engine.images.list()}
     with pytest.raises(IncompatibleBaseImageError):
-        build_function_image("s3", base_image=amazon_linux_2_standin, log=lambda _line: None)
+        build_function_image("s3", {"torch"}, base_image=amazon_linux_2_standin, log=lambda _line: None)
     assert {image.id for image in docker_engine.images.list()} == built_before

@@ -32,8 +32,13 @@ def http_event(method: str, path: str, body: str | None = None) -> dict[str, Any
             "apiId": "imagetest",
             "domainName": "localhost",
             "domainPrefix": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
             "requestId": uuid.uuid4().hex,
             "routeKey": "$default",
             "stage": "$default",
@@ -62,12 +67,13 @@ def assert_error(status: int, body: dict[str, Any], expected_status: int, expect
 
 @pytest.mark.parametrize("model_type", ["nlp1", "nlp2"])
 def test_car_question_answers_1886(oci_function, check_answers, model_type):
-    status, body = ask(oci_function, {"model_type": model_type, "question": CAR_QUESTION,
-                                      "context": check_answers.context})
+    status, body = ask(
+        oci_function, {"model_type": model_type, "question": CAR_QUESTION, "context": check_answers.context}
+    )
     assert status == 200, body
     assert "1886" in body["answer"]
     assert body["answer"] == check_answers.answers[CAR_QUESTION][model_type]
-    assert check_answers.context[body["start"]:body["end"]] == body["answer"]
+    assert check_answers.context[body["start"] : body["end"]] == body["answer"]
     assert body["model_type"] == model_type
 
 
@@ -75,8 +81,9 @@ def test_car_question_answers_1886(oci_function, check_answers, model_type):
 def test_answers_equal_the_model_readme(oci_function, check_answers, model_type):
     got = {}
     for question in check_answers.answers:
-        status, body = ask(oci_function, {"model_type": model_type, "question": question,
-                                          "context": check_answers.context})
+        status, body = ask(
+            oci_function, {"model_type": model_type, "question": question, "context": check_answers.context}
+        )
         assert status == 200, body
         got[question] = body["answer"]
     assert got == {q: by_model[model_type] for q, by_model in check_answers.answers.items()}
@@ -91,8 +98,9 @@ def test_missing_field_is_400(oci_function):
 
 
 def test_unknown_model_is_404_and_lists_the_known_ones(oci_function, check_answers):
-    status, body = ask(oci_function, {"model_type": "nlp9", "question": CAR_QUESTION,
-                                      "context": check_answers.context})
+    status, body = ask(
+        oci_function, {"model_type": "nlp9", "question": CAR_QUESTION, "context": check_answers.context}
+    )
     assert_error(status, body, 404, "ModelNotFound")
     assert "nlp1" in body["error"]["message"] and "nlp2" in body["error"]["message"]
 
@@ -140,14 +148,23 @@ def test_root_filesystem_is_read_only_and_tmp_writable(oci_function):
 def test_in_lambda_the_entrypoint_runs_awslambdaric_without_the_rie(docker_engine, oci_image):
     """With AWS_LAMBDA_RUNTIME_API set (as Lambda sets it), PID 1 is the runtime client itself."""
     container = docker_engine.containers.run(
-        oci_image.tag, detach=True, read_only=True, user="993:990", network_mode="none",
-        tmpfs={"/tmp": "rw,size=64m"}, environment={"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"},
+        oci_image.tag,
+        detach=True,
+        read_only=True,
+        user="993:990",
+        network_mode="none",
+        tmpfs={"/tmp": "rw,size=64m"},
+        environment={"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"},
     )
     try:
         code, cmdline = container.exec_run(["cat", "/proc/1/cmdline"])
         assert code == 0, cmdline
-        assert cmdline.split(b"\0")[:4] == [b"/opt/venv/bin/python3", b"-m", b"awslambdaric",
-                                              b"inference.handler.handler"]
+        assert cmdline.split(b"\0")[:4] == [
+            b"/opt/venv/bin/python3",
+            b"-m",
+            b"awslambdaric",
+            b"inference.handler.handler",
+        ]
     finally:
         container.remove(force=True)
 
@@ -160,18 +177,77 @@ def test_no_weights_image_imports_its_stack_read_only_as_uid_993(docker_engine, 
         "assert os.getuid() == 993; import inference.contract; print('ok', torch.__version__)"
     )
     output = docker_engine.containers.run(
-        s3_image.tag, entrypoint=["/opt/venv/bin/python3", "-c", script], read_only=True, user="993:990",
-        network_mode="none", remove=True, tmpfs={"/tmp": "rw,size=64m"},
+        s3_image.tag,
+        entrypoint=["/opt/venv/bin/python3", "-c", script],
+        read_only=True,
+        user="993:990",
+        network_mode="none",
+        remove=True,
+        tmpfs={"/tmp": "rw,size=64m"},
     )
     assert output.decode().startswith("ok 2.13.0+cpu"), output
 
 
-def test_images_are_tagged_by_content_and_not_rebuilt(s3_image, oci_image, offline_bundle):
-    assert s3_image.tag == f"lambda-inference/function:{s3_image.content_hash[:16]}"
+def test_images_are_tagged_by_content_and_not_rebuilt(s3_image, lean_image, oci_image, offline_bundle):
+    assert s3_image.tag == f"lambda-inference/function-torch:{s3_image.content_hash[:16]}"
+    assert lean_image.tag == f"lambda-inference/function-onnxruntime:{lean_image.content_hash[:16]}"
     assert oci_image.tag == f"lambda-inference/function-oci-offline:{oci_image.content_hash[:16]}"
-    if plan_function_image("oci", offline_bundle).tag != oci_image.tag:
+    if plan_function_image("oci", {"torch"}, offline_bundle).tag != oci_image.tag:
         pytest.skip("function/ changed while the tests ran; a no-op rebuild cannot be checked")
-    again = build_function_image("oci", model_bundle=offline_bundle)
+    again = build_function_image("oci", {"torch"}, model_bundle=offline_bundle)
     assert (again.tag, again.built) == (oci_image.tag, False)
     # The models layer is the only difference: the weights are in it, and nowhere in the S3 image.
     assert oci_image.size_bytes - s3_image.size_bytes > 150_000_000
+
+
+# --- the lean image of the ONNX catalogs ---------------------------------------------------------
+
+
+def test_the_lean_image_has_onnx_runtime_and_no_torch(docker_engine, lean_image):
+    """Neither torch nor transformers is installed (not merely unimported), and the rest imports."""
+    script = (
+        "import importlib.util as u, os; "
+        "missing = [m for m in ('torch', 'transformers', 'safetensors') if u.find_spec(m) is None]; "
+        "import onnxruntime, tokenizers, numpy, awslambdaric, aws_lambda_powertools, boto3; "
+        "from inference import engines; "
+        "assert engines.installed_runtimes() == ('onnxruntime',), engines.installed_runtimes(); "
+        "assert not os.path.exists('/opt/models') and os.getuid() == 993; "
+        "print('ok', onnxruntime.__version__, *missing)"
+    )
+    output = docker_engine.containers.run(
+        lean_image.tag,
+        entrypoint=["/opt/venv/bin/python3", "-c", script],
+        read_only=True,
+        user="993:990",
+        network_mode="none",
+        remove=True,
+        tmpfs={"/tmp": "rw,size=64m"},
+    )
+    assert output.decode().split() == ["ok", "1.32.0", "torch", "transformers", "safetensors"], output
+    assert not any(name.startswith("torch") for name in lean_image.runtimes)
+
+
+def test_image_sizes_follow_the_engines(s3_image, lean_image, oci_int8_image):
+    """The lean image is the torch one without torch: under 400 MB, and the int8 OCI under 450 MB."""
+    assert lean_image.size_bytes < 400_000_000
+    assert s3_image.size_bytes - lean_image.size_bytes > 400_000_000
+    assert oci_int8_image.size_bytes < 450_000_000
+
+
+@pytest.mark.parametrize("model_type", ["nlp1", "nlp2"])
+def test_the_int8_image_answers_the_car_question_on_onnx_runtime(
+    oci_int8_function, check_answers, model_type
+):
+    payload = {"model_type": model_type, "question": CAR_QUESTION, "context": check_answers.context}
+    status, body = ask(oci_int8_function, payload)
+    assert status == 200, body
+    assert body["answer"] == check_answers.answers[CAR_QUESTION][model_type]
+    assert "1886" in body["answer"]
+    assert body["model"]["engine"] == "onnx-int8"
+
+
+def test_the_int8_image_lists_onnx_runtime_only(oci_int8_function):
+    response = oci_int8_function.invoke(http_event("GET", "/models"))
+    body = json.loads(response["body"])
+    assert body["runtimes"] == ["onnxruntime"]
+    assert {m["engine"] for m in body["models"].values()} == {"onnx-int8"}
