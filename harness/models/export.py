@@ -44,6 +44,13 @@ OUTPUT_NAMES = ("start_logits", "end_logits")
 FP32_TOLERANCE = 1e-3
 
 
+def _onnxruntime_version() -> str:
+    """The host's ONNX Runtime (pinned with the image's in function/requirements/onnxruntime.txt)."""
+    from importlib.metadata import version
+
+    return version("onnxruntime")
+
+
 @dataclass(frozen=True)
 class Quantization:
     """ONNX Runtime dynamic quantization: int8 weights, activations quantized per batch at run time.
@@ -71,6 +78,12 @@ class ExportSettings:
     exporter: str = "torch.onnx.export (TorchScript, dynamo=False)"
     attention: str = "eager"
     quantization: Quantization | None = None
+    # ONNX Runtime's extended graph optimisations (operator fusions, constant folding), applied
+    # once here and saved, so a cold start's InferenceSession does not redo them: 193 -> 126 ms
+    # for the int8 nlp1 graph. Portable: no hardware-specific layout is baked in (that is
+    # ORT_ENABLE_ALL, which the session still applies at load).
+    graph_optimization: str = "extended"
+    onnxruntime: str = field(default_factory=_onnxruntime_version)
 
     def as_manifest(self) -> dict[str, Any]:
         """The settings in JSON form (lists, not tuples): equal to what the manifest reads back."""
@@ -132,13 +145,20 @@ def export_model(model: ResolvedModel, engine: str, progress: Callable[[str], No
     label = f"{model.model_type} ({model.source}@{model.revision[:12]})"
     try:
         progress(f"    export {label} -> {engine}: tracing the fp32 graph (opset {settings.opset})")
-        fp32 = staged / ("model.fp32.onnx" if settings.quantization else GRAPH_FILE)
-        torch_model, check = _trace(model.directory, fp32, settings)
-        _check_fp32(fp32, torch_model, check, label)
+        graph = staged / "model.traced.onnx"
+        torch_model, check = _trace(model.directory, graph, settings)
         if settings.quantization is not None:
             progress(f"    export {label} -> {engine}: quantizing weights to int8")
-            _quantize(fp32, staged / GRAPH_FILE, settings.quantization)
-            fp32.unlink()
+            quantized = staged / "model.int8.onnx"
+            _quantize(graph, quantized, settings.quantization)
+            graph.unlink()
+            graph = quantized
+        progress(f"    export {label} -> {engine}: optimizing the graph ({settings.graph_optimization})")
+        _optimize(graph, staged / GRAPH_FILE)
+        graph.unlink()
+        if settings.quantization is None:
+            _check_fp32(staged / GRAPH_FILE, torch_model, check, label)
+        else:
             _check_runs(staged / GRAPH_FILE, check, label)
         _write_tokenizer(model.directory, staged / TOKENIZER_FILE)
         shutil.copy2(model.directory / CONFIG_FILE, staged / CONFIG_FILE)
@@ -251,6 +271,18 @@ def _check_runs(path: Path, check: dict[str, Any], label: str) -> None:
         or not (np.isfinite(start).all() and np.isfinite(end).all())
     ):
         raise ExportError(f"{label}: the int8 graph gives logits of shape {start.shape} or non-finite values")
+
+
+def _optimize(graph: Path, out: Path) -> None:
+    """Save the graph as ONNX Runtime's extended optimisations leave it (the function's runtime
+    is the same ONNX Runtime version, recorded in the settings)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(out)
+    ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
 
 def _quantize(fp32: Path, out: Path, recipe: Quantization) -> None:
