@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 RIE_PORT = 8080
 RIE_PATH = "/2015-03-31/functions/function/invocations"
+# The RIE listens ~0.3 s after the container starts; polling its port every 50 ms cost every cold
+# start 25 ms on average. A refused connect costs microseconds; a Docker inspect does not.
+PORT_POLL_SECONDS = 0.01
+STATE_CHECK_SECONDS = 0.25
 MAX_RESPONSE_BYTES = 6_291_556  # Lambda's synchronous response limit
 _RIE_TIMEOUT = re.compile(rb"^Task timed out after [0-9.]+ seconds$")
 _ERROR_KEYS = {"errorType", "errorMessage", "stackTrace", "requestId", "cause"}
@@ -157,20 +161,25 @@ class ExecutionEnvironment:
         return time.monotonic() - started
 
     def _wait_ready(self, started: float) -> None:
+        """Poll the RIE's port often (every cold start waits for it) and ask Docker whether the
+        container died only now and then (each ask is an API round trip to the engine)."""
         assert self._container is not None
         deadline = started + self._options.start_timeout
+        next_state_check = started
         while time.monotonic() < deadline:
             if self.address is None:
                 self.address = self._container.ip_address(self._options.network)
             if self.address and _port_open(self.address, RIE_PORT):
                 return
-            state = self._container.state()
-            if state and not state.get("Running"):
-                raise EnvironmentStartError(
-                    f"function {self.spec.name}: container exited at start (exit code "
-                    f"{state.get('ExitCode')}); its output:\n{self.log.tail()}"
-                )
-            time.sleep(0.05)
+            if time.monotonic() >= next_state_check:
+                next_state_check = time.monotonic() + STATE_CHECK_SECONDS
+                state = self._container.state()
+                if state and not state.get("Running"):
+                    raise EnvironmentStartError(
+                        f"function {self.spec.name}: container exited at start (exit code "
+                        f"{state.get('ExitCode')}); its output:\n{self.log.tail()}"
+                    )
+            time.sleep(PORT_POLL_SECONDS)
         raise EnvironmentStartError(
             f"function {self.spec.name}: the runtime in {self.container_name} did not listen on :{RIE_PORT} "
             f"within {self._options.start_timeout:.0f} s; raise LOCALCLOUD_START_TIMEOUT if the machine "
