@@ -78,8 +78,13 @@ local-down: ## Stop the local cloud and remove what it created
 local-status: ## What the local cloud runs now
 	$(HARNESS) local status
 
-bench: setup ## Benchmark every variant (or VARIANT=...) on the local cloud
-	$(HARNESS) bench $(if $(filter command line,$(origin VARIANT)),--variant $(VARIANT),)
+# VARIANT=s3,oci and BENCH_CATALOGS=offline,offline-int8 (or CATALOG=... on the command line) pick a
+# subset of the matrix; BENCH_ARGS passes more options (python -m harness bench --help).
+bench: comma := ,
+bench: BENCH_CATALOGS ?= $(if $(filter command line,$(origin CATALOG)),$(CATALOG),)
+bench: setup ## Benchmark every variant x engine catalog (or VARIANT=..., BENCH_CATALOGS=a,b) on the local cloud
+	$(HARNESS) bench $(if $(filter command line,$(origin VARIANT)),$(foreach v,$(subst $(comma), ,$(VARIANT)),--variant $(v)),) \
+	  $(if $(BENCH_CATALOGS),--catalog $(BENCH_CATALOGS),) $(BENCH_ARGS)
 
 clean: local-down ## Remove all generated state (.state/)
 	rm -rf .state

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from harness.bench import options as bench_options
 from harness.errors import HarnessError
 from harness.paths import VARIANTS, hf_cache_dir
 
@@ -87,13 +88,9 @@ def _cmd_local(args: argparse.Namespace) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> None:
-    from harness.bench.run import run_benchmark
+    from harness.bench.run import run_from_args
 
-    variants = [args.variant] if args.variant else list(VARIANTS)
-    path = run_benchmark(
-        variants, questions=args.questions, warm_requests=args.warm_requests, cold_starts=args.cold_starts
-    )
-    print(f"results: {path}")
+    print(f"results: {run_from_args(args)}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,11 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("up", "down", "status"))
     p.set_defaults(func=_cmd_local)
 
-    p = sub.add_parser("bench", help="benchmark the variants on the local cloud")
-    p.add_argument("--variant", choices=VARIANTS)
-    p.add_argument("--questions", type=int, default=500)
-    p.add_argument("--warm-requests", type=int, default=200)
-    p.add_argument("--cold-starts", type=int, default=5)
+    p = sub.add_parser("bench", help="benchmark every variant x catalog (engine) on the local cloud")
+    bench_options.add_arguments(p)
     p.set_defaults(func=_cmd_bench)
     return parser
 

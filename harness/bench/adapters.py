@@ -33,6 +33,7 @@ def deploy(variant: str, catalog: str = "offline") -> Any:
 
 
 def destroy(variant: str) -> None:
+    """``harness.deploy.destroy`` on the local target (the stack of the variant, whatever its catalog)."""
     from harness.deploy import destroy as _destroy
 
     _destroy(variant, "local")
@@ -150,23 +151,33 @@ def s3_client() -> Any:
 # --- EFS ---------------------------------------------------------------------------------------
 
 
-def efs_model_folders(max_depth: int = 4) -> dict[str, Path]:
+def efs_model_folders(
+    catalog: str | None = None, engine: str | None = "torch", max_depth: int = 4
+) -> dict[str, Path]:
     """model_type -> folder of the model files on the local EFS (``.state/efs/<fs-id>/...``).
 
-    Found through the manifest the seeder wrote there; empty when no file system holds one.
+    Found through the manifest the seeder wrote there (the newest one, when several file systems
+    hold one), of ``catalog`` if given and with every model on ``engine`` if given; empty when no
+    file system holds such a manifest.
     """
     from inference.contract import Manifest
 
     root = state_dir() / "efs"
     if not root.is_dir():
         return {}
+    found: list[tuple[float, dict[str, Path]]] = []
     for depth in range(1, max_depth + 1):
         for path in sorted(root.glob("/".join(["*"] * depth) + "/manifest.json")):
             try:
                 manifest = Manifest.from_json(path.read_bytes())
+                mtime = path.stat().st_mtime
             except (OSError, ValueError):
+                continue
+            if catalog is not None and manifest.catalog != catalog:
+                continue
+            if engine is not None and any(m.engine != engine for m in manifest.models.values()):
                 continue
             folders = {mt: path.parent / m.folder for mt, m in manifest.models.items()}
             if all(folder.is_dir() for folder in folders.values()):
-                return folders
-    return {}
+                found.append((mtime, folders))
+    return max(found, key=lambda item: item[0])[1] if found else {}

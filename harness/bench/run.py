@@ -1,16 +1,20 @@
-"""``make bench``: deploy each variant on the local cloud, measure it, destroy it, report.
+"""``make bench``: each variant with each catalog (engine) on the local cloud: deploy, measure, destroy.
 
-Per variant, in this order: image size, cold starts, warm latency (with the in-process forward
-beside it), model switching, S3 download throughput (S3 only), concurrency 1/2/4/8, accuracy
-through the endpoint, and for EFS the old sample's strategy on the EFS copy of the models. Before
-the variants: the in-process accuracy run (once; every variant is compared with it) and the
-CUDA torch size (cached). After: targets, bench/results/, and the README sections.
+The matrix is variants x catalogs (default: s3, efs, oci x offline, offline-onnx, offline-int8:
+the same models on torch, fp32 ONNX and int8 ONNX), run variant by variant. Per run, in this order:
+image size, cold starts, warm latency (with the same engine's in-process forward beside it),
+model switching, S3 download throughput (S3 only), concurrency 1/2/4/8, accuracy through the
+endpoint, and during the EFS run of the torch catalog the old sample's strategy on the EFS copy
+of the models. Before the runs: each catalog's bundle (the files the function serves, ONNX exports
+included), the in-process accuracy of every engine on the first 2,000 SQuAD questions (every run
+is compared with its engine's answers, and the ONNX engines with torch's) and the CUDA torch size
+(cached). After: targets, bench/results/, and the README sections.
 
 A scenario that cannot run (a part of the harness missing, no bucket, ...) is recorded under
 ``skipped`` with the reason; one that fails is recorded under ``errors``; neither stops the
 run, and the stack is destroyed whatever happens. The whole run has a time budget; scenarios
-stop early (``truncated``) when it is spent. Results are saved after each variant, so a crash
-keeps what was measured.
+stop early (``truncated``) when it is spent, and runs not started by then are skipped. Results are
+saved after each run, so a crash keeps what was measured.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.bench import adapters, inprocess, report, squad, torchsize
-from harness.bench.qa_adapter import backend_name
+from harness.bench import adapters, inprocess, options, records, report, squad, torchsize
+from harness.bench.qa_adapter import QA_CODE
 from harness.bench.scenarios import (
     Deadline,
     Target,
@@ -45,11 +49,14 @@ from harness.progress import say, step
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 READMES = (REPO_ROOT / "README.md", REPO_ROOT / "bench" / "README.md")
-DEFAULT_BUDGET_S = 3 * 3600.0
+DEFAULT_BUDGET_S = options.DEFAULT_BUDGET_S
 CONCURRENCY_LEVELS = (1, 2, 4, 8)
 SWITCH_ROUNDS = 20
 S3_REPEATS = 3
 OLD_STRATEGY_REPEATS = 10
+DEFAULT_CATALOGS = options.DEFAULT_CATALOGS
+INPROCESS_QUESTIONS = options.INPROCESS_QUESTIONS
+TORCH = records.TORCH
 
 
 def requests_per_level(level: int) -> int:
@@ -62,7 +69,7 @@ def _now() -> str:
 
 
 class _Recorder:
-    """Runs one variant's scenarios, keeping results, skips and errors apart."""
+    """Runs one run's scenarios (a variant with a catalog), keeping results, skips and errors apart."""
 
     def __init__(self, data: dict[str, Any], deadline: Deadline) -> None:
         self.data = data
@@ -103,49 +110,95 @@ def _cuda_torch() -> dict[str, Any]:
 
 
 def _inprocess_accuracy(
-    pool: inprocess.ModelPool, model_types: Sequence[str], questions: Sequence[squad.Question]
-) -> dict[str, inprocess.AccuracyRun]:
-    runs = {}
-    for model_type in model_types:
-        tick = Ticker(f"in-process accuracy {model_type}", len(questions))
-        runs[model_type] = inprocess.accuracy(pool.get(model_type), questions, progress=tick)
+    pool: inprocess.ModelPool, catalogs: Sequence[str], questions: Sequence[squad.Question]
+) -> dict[str, dict[str, inprocess.AccuracyRun]]:
+    """catalog -> model_type -> the in-process run of that catalog's engine on ``questions``."""
+    runs: dict[str, dict[str, inprocess.AccuracyRun]] = {}
+    for catalog in catalogs:
+        runs[catalog] = {}
+        for model_type in pool.catalogs[catalog].model_types:
+            engine = pool.engine(catalog, model_type)
+            tick = Ticker(f"in-process accuracy {catalog} {model_type} ({engine})", len(questions))
+            runs[catalog][model_type] = inprocess.accuracy(
+                pool.get(catalog, model_type), questions, progress=tick
+            )
     return runs
 
 
-def _accuracy_summary(runs: dict[str, inprocess.AccuracyRun]) -> dict[str, Any]:
+def _accuracy_summary(
+    pool: inprocess.ModelPool, runs: dict[str, dict[str, inprocess.AccuracyRun]]
+) -> dict[str, dict[str, Any]]:
+    """Per catalog and model: EM/F1, and for torch the hf-cache README's figures beside them."""
     from harness.bench.scenarios import ACCURACY_TOLERANCE
 
-    out = {}
-    for model_type, run in runs.items():
-        reference = squad.reference_score(model_type, run.score.count)
-        matches = None
-        if reference:
-            matches = (
-                abs(run.score.exact_match - reference[0]) <= ACCURACY_TOLERANCE
-                and abs(run.score.f1 - reference[1]) <= ACCURACY_TOLERANCE
-            )
-        out[model_type] = {
-            **run.score.as_dict(),
-            "seconds": run.seconds,
-            "reference": None if not reference else {"exact_match": reference[0], "f1": reference[1]},
-            "matches_reference": matches,
-        }
+    out: dict[str, dict[str, Any]] = {}
+    for catalog, by_model in runs.items():
+        out[catalog] = {}
+        for model_type, run in by_model.items():
+            engine = pool.engine(catalog, model_type)
+            # The README's figures are torch's (its recipe on the HuggingFace weights).
+            reference = squad.reference_score(model_type, run.score.count) if engine == TORCH else None
+            matches = None
+            if reference:
+                matches = (
+                    abs(run.score.exact_match - reference[0]) <= ACCURACY_TOLERANCE
+                    and abs(run.score.f1 - reference[1]) <= ACCURACY_TOLERANCE
+                )
+            out[catalog][model_type] = {
+                **run.score.as_dict(),
+                "engine": engine,
+                "seconds": run.seconds,
+                "reference": None if not reference else {"exact_match": reference[0], "f1": reference[1]},
+                "matches_reference": matches,
+            }
     return out
 
 
-def _old_strategy_folders(fallback: dict[str, Path]) -> tuple[dict[str, Path], str]:
-    efs = adapters.efs_model_folders()
+def _engine_parity(
+    pool: inprocess.ModelPool,
+    runs: dict[str, dict[str, inprocess.AccuracyRun]],
+    questions: Sequence[squad.Question],
+) -> dict[str, dict[str, Any]]:
+    """Each non-torch catalog's in-process answers against the torch catalog's, model by model."""
+    baseline = next((c for c in runs if pool.catalogs[c].engine == TORCH), None)
+    if baseline is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for catalog, by_model in runs.items():
+        if catalog == baseline:
+            continue
+        models = {}
+        for model_type, run in by_model.items():
+            if model_type in runs[baseline]:
+                models[model_type] = inprocess.parity(
+                    questions,
+                    run,
+                    runs[baseline][model_type],
+                    pool.engine(catalog, model_type),
+                    pool.engine(baseline, model_type),
+                ).as_dict()
+        out[catalog] = {"against": baseline, "models": models}
+    return out
+
+
+def _old_strategy_folders(catalog: str | None, fallback: dict[str, Path]) -> tuple[dict[str, Path], str]:
+    """The EFS copy of a torch catalog the function read, else the source weights in the hub cache."""
+    # the manifest names the catalog by its file's stem (``offline`` for catalogs/offline.json)
+    efs = adapters.efs_model_folders(catalog=Path(catalog).stem, engine=TORCH) if catalog else {}
     if efs and set(fallback) <= set(efs):
         return {mt: efs[mt] for mt in fallback}, "the EFS copy the function reads (.state/efs/...)"
     return fallback, "the offline HuggingFace cache (HF_HUB_CACHE), byte-identical to the published files"
 
 
-def bench_variant(
+def _is_torch_only(info: inprocess.CatalogModels) -> bool:
+    return set(info.engines.values()) == {TORCH}
+
+
+def bench_run(
     variant: str,
     *,
-    catalog: str,
+    catalog: inprocess.CatalogModels,
     pool: inprocess.ModelPool,
-    model_types: Sequence[str],
     questions: Sequence[squad.Question],
     inprocess_runs: dict[str, inprocess.AccuracyRun],
     warm_requests: int,
@@ -154,66 +207,89 @@ def bench_variant(
     deadline: Deadline,
     results: dict[str, Any],
 ) -> dict[str, Any]:
-    """Deploy, run every scenario, destroy; the variant's part of the results."""
-    data: dict[str, Any] = {"skipped": {}, "errors": {}}
+    """Deploy ``catalog`` on ``variant``, run every scenario, destroy; the run's part of the results."""
+    data: dict[str, Any] = {
+        "variant": variant,
+        "catalog": catalog.name,
+        "engine": catalog.engine,
+        "skipped": {},
+        "errors": {},
+    }
+    name = f"{variant} · {catalog.engine}"
+    if deadline.expired():
+        data["skipped"]["deploy"] = "the benchmark's time budget was spent"
+        data["seconds"] = 0.0
+        return data
     record = _Recorder(data, deadline)
+    model_types = catalog.model_types
     question, context = adapters.example_request()
     started = time.monotonic()
     try:
-        with step(f"deploy {variant} (catalog {catalog})"):
-            deployment = adapters.deploy(variant, catalog)
+        with step(f"deploy {variant} (catalog {catalog.name}, engine {catalog.engine})"):
+            deployment = adapters.deploy(variant, catalog.name)
         data["deploy_s"] = time.monotonic() - started
         target = Target.from_deployment(deployment)
         data["function_name"] = target.function_name
         data["api_url"] = target.api_url
         cpu_torch = (cuda or {}).get("cpu_torch_image_bytes")
-        estimate = torchsize.cuda_torch_estimate() if cuda else None
-        record("image", f"{variant}: image size", lambda: image_size(target, estimate, cpu_torch))
+        estimate = torchsize.cuda_torch_estimate() if cuda and TORCH in catalog.runtimes else None
+        record(
+            "image",
+            f"{name}: image size",
+            lambda: image_size(target, estimate, cpu_torch, catalog.runtimes),
+        )
         cold = record(
             "cold_start",
-            f"{variant}: {cold_start_count} cold starts",
+            f"{name}: {cold_start_count} cold starts",
             lambda: cold_starts(target, cold_start_count, model_types[0], question, context, deadline),
         )
         threads = (cold or {}).get("function_threads")
         record(
             "warm",
-            f"{variant}: warm latency, {warm_requests} requests per model + in-process forward",
+            f"{name}: warm latency, {warm_requests} requests per model + in-process forward",
             lambda: warm_latency(
-                target, pool, model_types, warm_requests, question, context, deadline, threads
+                target, pool, catalog.name, model_types, warm_requests, question, context, deadline, threads
             ),
         )
         record(
             "switching",
-            f"{variant}: model switching ({SWITCH_ROUNDS} rounds of {'/'.join(model_types)})",
+            f"{name}: model switching ({SWITCH_ROUNDS} rounds of {'/'.join(model_types)})",
             lambda: model_switching(target, model_types, SWITCH_ROUNDS, question, context, deadline),
         )
         if variant == "s3":
             record(
                 "s3",
-                f"{variant}: S3 download vs raw GET ({S3_REPEATS} times)",
+                f"{name}: S3 download vs raw GET ({S3_REPEATS} times)",
                 lambda: s3_throughput(target, S3_REPEATS, question, context, deadline),
             )
         record(
             "concurrency",
-            f"{variant}: concurrency {'/'.join(map(str, CONCURRENCY_LEVELS))}",
+            f"{name}: concurrency {'/'.join(map(str, CONCURRENCY_LEVELS))}",
             lambda: concurrency(
                 target, CONCURRENCY_LEVELS, requests_per_level, model_types[0], question, context, deadline
             ),
         )
         record(
             "accuracy",
-            f"{variant}: accuracy on {len(questions)} SQuAD questions through the endpoint",
-            lambda: accuracy(target, questions, model_types, inprocess_runs, deadline),
+            f"{name}: accuracy on {len(questions)} SQuAD questions through the endpoint",
+            lambda: accuracy(
+                target,
+                questions,
+                model_types,
+                inprocess_runs,
+                deadline,
+                with_reference=_is_torch_only(catalog),
+            ),
         )
-        if variant == "efs":
-            folders, source = _old_strategy_folders(pool.folders)
+        if variant == "efs" and _is_torch_only(catalog) and "old_strategy" not in results:
+            folders, source = _old_strategy_folders(catalog.name, inprocess.model_folders(catalog.name))
             old = record(
                 "old_strategy",
                 "the old sample's strategy, in-process",
                 lambda: old_strategy(folders, OLD_STRATEGY_REPEATS, question, context, source, deadline),
             )
             if old:
-                results["old_strategy"] = data.pop("old_strategy")
+                results["old_strategy"] = {**data.pop("old_strategy"), "catalog": catalog.name}
     except Exception as exc:
         data["errors"]["deploy"] = f"{type(exc).__name__}: {exc}"
         say(traceback.format_exc(limit=4))
@@ -250,38 +326,63 @@ def finish(results: dict[str, Any], out_dir: Path, readmes: Sequence[Path] = REA
     return paths["json"]
 
 
+def _check_catalogs(catalogs: Sequence[str]) -> list[str]:
+    """The catalogs in order, once each; unknown names fail before anything is deployed."""
+    from harness.models import load_catalog
+
+    chosen: list[str] = []
+    for catalog in catalogs:
+        if catalog not in chosen:
+            load_catalog(catalog)  # CatalogError (a HarnessError) names the available ones
+            chosen.append(catalog)
+    if not chosen:
+        raise ValueError("no catalog to benchmark")
+    return chosen
+
+
 def run_benchmark(
     variants: list[str],
     questions: int = 500,
     warm_requests: int = 200,
     cold_starts: int = 5,
     *,
-    catalog: str = "offline",
+    catalogs: Sequence[str] = DEFAULT_CATALOGS,
+    inprocess_questions: int = INPROCESS_QUESTIONS,
     out_dir: Path | None = None,
     time_budget_s: float | None = DEFAULT_BUDGET_S,
     readmes: Sequence[Path] = READMES,
 ) -> Path:
-    """Benchmark ``variants`` on the local cloud; returns the path of the results JSON."""
+    """Benchmark every variant x catalog on the local cloud; returns the path of the results JSON.
+
+    ``questions`` go through each run's endpoint; in-process, each catalog's engine answers
+    ``max(questions, inprocess_questions)`` (the engines' accuracy targets are on 2,000).
+    """
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown or not variants:
         raise ValueError(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
-    if questions < 1 or warm_requests < 1 or cold_starts < 1:
-        raise ValueError("questions, warm_requests and cold_starts must be at least 1")
+    if questions < 1 or warm_requests < 1 or cold_starts < 1 or inprocess_questions < 1:
+        raise ValueError("questions, in-process questions, warm_requests and cold_starts must be at least 1")
+    catalog_names = _check_catalogs(catalogs)
     out_dir = out_dir or RESULTS_DIR
     deadline = Deadline(time_budget_s)
     started = time.monotonic()
-    folders = inprocess.model_folders(catalog)
-    model_types = sorted(folders)
-    pool = inprocess.ModelPool(folders)
+    infos: dict[str, inprocess.CatalogModels] = {}
+    for catalog in catalog_names:
+        with step(f"bundle of catalog {catalog} (the files the function serves; ONNX exports cached)"):
+            infos[catalog] = inprocess.catalog_models(catalog)
+    pool = inprocess.ModelPool(infos)
+    model_types = sorted({mt for info in infos.values() for mt in info.model_types})
+    accuracy_questions = max(questions, inprocess_questions)
     results: dict[str, Any] = {
-        "schema": 1,
+        "schema": records.SCHEMA,
         "started_at": _now(),
         "machine": report.machine_info(),
         "settings": {
             "variants": list(variants),
-            "catalog": catalog,
+            "catalogs": catalog_names,
             "model_types": model_types,
             "questions": questions,
+            "inprocess_questions": accuracy_questions,
             "warm_requests": warm_requests,
             "cold_starts": cold_starts,
             "concurrency_levels": list(CONCURRENCY_LEVELS),
@@ -289,14 +390,18 @@ def run_benchmark(
             "s3_repeats": S3_REPEATS,
             "old_strategy_repeats": OLD_STRATEGY_REPEATS,
             "percentiles": "nearest-rank",
-            "qa_backend": backend_name(),
+            "qa_backend": QA_CODE,
             "time_budget_s": time_budget_s,
         },
-        "variants": {},
+        "catalogs": {name: info.as_dict() for name, info in infos.items()},
+        "runs": {},
     }
+    matrix = [(v, c) for v in variants for c in catalog_names]
     say(
-        f"==> benchmark {', '.join(variants)}: {questions} questions, {warm_requests} warm requests, "
-        f"{cold_starts} cold starts per variant (budget {time_budget_s or 0:.0f} s)"
+        f"==> benchmark {len(matrix)} runs ({', '.join(variants)} x {', '.join(catalog_names)}): "
+        f"{questions} questions through each endpoint and {accuracy_questions} in-process, "
+        f"{warm_requests} warm requests, {cold_starts} cold starts per run "
+        f"(budget {time_budget_s or 0:.0f} s)"
     )
     try:
         with step("default CUDA torch size (PyPI metadata, cached)"):
@@ -304,22 +409,23 @@ def run_benchmark(
     except Exception as exc:
         results["cuda_torch"] = {"error": f"{type(exc).__name__}: {exc}"}
         say(f"    no CUDA torch estimate: {exc}")
-    squad_questions = squad.load_questions(questions)
-    with step(f"in-process accuracy on {len(squad_questions)} questions ({', '.join(model_types)})"):
-        runs = _inprocess_accuracy(pool, model_types, squad_questions)
-    results["inprocess_accuracy"] = _accuracy_summary(runs)
-    results["settings"]["inprocess_model_load_ms"] = dict(pool.load_ms)
+    squad_questions = squad.load_questions(accuracy_questions)
+    endpoint_questions = squad_questions[:questions]
+    with step(f"in-process accuracy on {len(squad_questions)} questions ({', '.join(catalog_names)})"):
+        runs = _inprocess_accuracy(pool, catalog_names, squad_questions)
+    results["inprocess_accuracy"] = _accuracy_summary(pool, runs)
+    results["engine_parity"] = _engine_parity(pool, runs, squad_questions)
+    results["settings"]["inprocess_model_load_ms"] = pool.load_ms
 
     cuda = results["cuda_torch"] if "error" not in results["cuda_torch"] else None
-    for index, variant in enumerate(variants, 1):
-        say(f"==> variant {variant} ({index}/{len(variants)})")
-        results["variants"][variant] = bench_variant(
+    for index, (variant, catalog) in enumerate(matrix, 1):
+        say(f"==> run {index}/{len(matrix)}: {variant} with catalog {catalog} ({infos[catalog].engine})")
+        results["runs"][records.run_key(variant, catalog)] = bench_run(
             variant,
-            catalog=catalog,
+            catalog=infos[catalog],
             pool=pool,
-            model_types=model_types,
-            questions=squad_questions,
-            inprocess_runs=runs,
+            questions=endpoint_questions,
+            inprocess_runs=runs[catalog],
             warm_requests=warm_requests,
             cold_start_count=cold_starts,
             cuda=cuda,
@@ -330,15 +436,13 @@ def run_benchmark(
 
     if "old_strategy" not in results and not deadline.expired():
         question, context = adapters.example_request()
-        with step("the old sample's strategy, in-process (no EFS variant in this run)"):
-            results["old_strategy"] = old_strategy(
-                pool.folders,
-                OLD_STRATEGY_REPEATS,
-                question,
-                context,
-                _old_strategy_folders(pool.folders)[1],
-                deadline,
-            )
+        torch_catalog = next((c for c in catalog_names if _is_torch_only(infos[c])), catalog_names[0])
+        folders, source = _old_strategy_folders(None, inprocess.model_folders(torch_catalog))
+        with step("the old sample's strategy, in-process (no EFS run of a torch catalog)"):
+            results["old_strategy"] = {
+                **old_strategy(folders, OLD_STRATEGY_REPEATS, question, context, source, deadline),
+                "catalog": torch_catalog,
+            }
     results["finished_at"] = _now()
     results["duration_s"] = time.monotonic() - started
     path = finish(results, out_dir, readmes)
@@ -347,30 +451,32 @@ def run_benchmark(
     return path
 
 
+def run_from_args(args: argparse.Namespace, out_dir: Path | None = None) -> Path:
+    """``run_benchmark`` with the options of ``options.add_arguments``."""
+    return run_benchmark(
+        args.variant or list(VARIANTS),
+        questions=args.questions,
+        warm_requests=args.warm_requests,
+        cold_starts=args.cold_starts,
+        catalogs=options.catalog_list(args.catalog),
+        inprocess_questions=args.inprocess_questions,
+        out_dir=out_dir,
+        time_budget_s=args.budget_minutes * 60,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m harness.bench``: the same as ``python -m harness bench``, plus --report-only."""
+    """``python -m harness.bench``: the same as ``python -m harness bench``, plus --out and --report-only."""
     parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__)
-    parser.add_argument("--variant", action="append", choices=VARIANTS, help="repeatable; default: all")
-    parser.add_argument("--questions", type=int, default=500)
-    parser.add_argument("--warm-requests", type=int, default=200)
-    parser.add_argument("--cold-starts", type=int, default=5)
-    parser.add_argument("--budget-minutes", type=float, default=DEFAULT_BUDGET_S / 60)
+    options.add_arguments(parser)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild markdown, plots and README from results.json"
     )
     args = parser.parse_args(argv)
     if args.report_only:
-        results = json.loads((args.out / report.RESULTS_JSON).read_text())
+        results = records.upgrade(json.loads((args.out / report.RESULTS_JSON).read_text()))
         print(f"results: {finish(results, args.out)}")
         return 0
-    path = run_benchmark(
-        args.variant or list(VARIANTS),
-        questions=args.questions,
-        warm_requests=args.warm_requests,
-        cold_starts=args.cold_starts,
-        out_dir=args.out,
-        time_budget_s=args.budget_minutes * 60,
-    )
-    print(f"results: {path}")
+    print(f"results: {run_from_args(args, args.out)}")
     return 0

@@ -176,9 +176,15 @@ def _warm_up(client: ApiClient, model_type: str, question: str, context: str, co
         client.ask(model_type, question, context)
 
 
+def _served_engine(result: ApiResult) -> str:
+    model = result.body.get("model")
+    return str(model.get("engine", "")) if isinstance(model, dict) else ""
+
+
 def warm_latency(
     target: Target,
     pool: inprocess.ModelPool,
+    catalog: str,
     model_types: Sequence[str],
     requests: int,
     question: str,
@@ -186,7 +192,11 @@ def warm_latency(
     deadline: Deadline,
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """Per model: ``requests`` warm requests end to end, then the in-process forward beside them."""
+    """Per model: ``requests`` warm requests end to end, then the in-process forward beside them.
+
+    The in-process side runs the catalog's model on the same engine, from the same files, with the
+    function's thread count (an ONNX session is created with it: ORT fixes threads per session).
+    """
     models: dict[str, Any] = {}
     with target.client() as client:
         for model_type in model_types:
@@ -195,6 +205,7 @@ def warm_latency(
             _warm_up(client, model_type, question, context, WARMUP_REQUESTS)
             e2e: list[float] = []
             server: list[float] = []
+            served: Counter[str] = Counter()
             errors = 0
             tick = Ticker(f"{target.variant} warm {model_type}", requests)
             for index in range(requests):
@@ -204,11 +215,16 @@ def warm_latency(
                 if result.ok:
                     e2e.append(result.latency_ms)
                     server.append(result.timings_ms.get("inference", 0.0))
+                    served[_served_engine(result)] += 1
                 else:
                     errors += 1
                 tick(index + 1)
             local = inprocess.time_forward(
-                pool.get(model_type), question, context, repeats=max(len(e2e), 1), threads=threads
+                pool.get(catalog, model_type, threads),
+                question,
+                context,
+                repeats=max(len(e2e), 1),
+                threads=threads,
             )
             e2e_p50, forward_p50, answer_p50 = _p50(e2e), _p50(local.forward_ms), _p50(local.answer_ms)
             server_p50 = _p50(server)
@@ -216,6 +232,9 @@ def warm_latency(
                 "requests": len(e2e),
                 "errors": errors,
                 "truncated": len(e2e) + errors < requests,
+                "engine": pool.engine(catalog, model_type),
+                # what the function says answered (its response's model.engine): must be the above
+                "served_engines": dict(served),
                 "end_to_end_ms": summarize(e2e),
                 "function_inference_ms": summarize(server),
                 "inprocess_forward_ms": summarize(local.forward_ms),
@@ -230,7 +249,7 @@ def warm_latency(
                 "outside_inference_p50_ms": None if e2e_p50 is None else e2e_p50 - (server_p50 or 0.0),
                 "samples_ms": {"end_to_end": _round(e2e), "inprocess_forward": _round(local.forward_ms)},
             }
-    return {"models": models, "truncated": len(models) < len(model_types)}
+    return {"models": models, "threads": threads, "truncated": len(models) < len(model_types)}
 
 
 # --- model switching ---------------------------------------------------------------------------
@@ -496,8 +515,14 @@ def accuracy(
     model_types: Sequence[str],
     inprocess_runs: dict[str, inprocess.AccuracyRun],
     deadline: Deadline,
+    with_reference: bool = True,
 ) -> dict[str, Any]:
-    """EM/F1 through the endpoint beside the in-process run on the same questions."""
+    """EM/F1 through the endpoint beside the same engine's in-process answers to the same questions.
+
+    ``identical``: every answer is the in-process one (the same code on the same files gives
+    that); ``agree``: EM and F1 within ACCURACY_TOLERANCE. ``with_reference``: also compare the
+    in-process figures with ../shared/hf-cache/README.md (its numbers are torch's).
+    """
     out: dict[str, Any] = {}
     with target.client() as client:
         for model_type in model_types:
@@ -521,7 +546,7 @@ def accuracy(
                 for q in answered
                 if normalize_answer(predictions[q.id]) != normalize_answer(local.predictions.get(q.id, ""))
             ]
-            reference = reference_score(model_type, len(answered))
+            reference = reference_score(model_type, len(answered)) if with_reference else None
             agree = (
                 abs(endpoint_score.exact_match - local_score.exact_match) <= ACCURACY_TOLERANCE
                 and abs(endpoint_score.f1 - local_score.f1) <= ACCURACY_TOLERANCE
@@ -539,6 +564,7 @@ def accuracy(
                 "inprocess": local_score.as_dict(),
                 "reference": None if reference is None else {"exact_match": reference[0], "f1": reference[1]},
                 "agree": agree,
+                "identical": bool(answered) and not differing,
                 "matches_reference": matches,
                 "differing_answers": len(differing),
                 "differing_after_normalisation": len(differing_normalized),
@@ -552,12 +578,20 @@ def accuracy(
 
 
 def image_size(
-    target: Target, cuda_estimate: dict[str, Any] | None, cpu_torch_bytes: int | None
+    target: Target,
+    cuda_estimate: dict[str, Any] | None,
+    cpu_torch_bytes: int | None,
+    runtimes: Sequence[str] = ("torch",),
 ) -> dict[str, Any]:
+    """The image's size; for an image with torch, what PyPI's default CUDA torch would have made it."""
     from harness.bench.torchsize import cuda_image_size
 
-    out: dict[str, Any] = {"image_tag": target.image_tag, "image_bytes": target.image_size_bytes}
-    if cuda_estimate and target.image_size_bytes and cpu_torch_bytes:
+    out: dict[str, Any] = {
+        "image_tag": target.image_tag,
+        "image_bytes": target.image_size_bytes,
+        "runtimes": sorted(runtimes),
+    }
+    if "torch" in runtimes and cuda_estimate and target.image_size_bytes and cpu_torch_bytes:
         out["cuda_torch_image_bytes"] = cuda_image_size(
             target.image_size_bytes, cuda_estimate, cpu_torch_bytes
         )

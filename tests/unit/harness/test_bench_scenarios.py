@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ import pytest
 from harness.bench import adapters, inprocess, qa_adapter, run, scenarios
 from harness.bench.client import ApiClient
 from harness.bench.squad import Question
+from harness.errors import HarnessError
 
 QUESTION, CONTEXT = (
     "When was the car invented?",
@@ -36,6 +38,7 @@ class FakeFunction:
     def __init__(self, state: Path, function_name: str, capacity: int = 2, fetch_ms: float = 0.0) -> None:
         self.state, self.function_name = state, function_name
         self.capacity, self.fetch_ms = capacity, fetch_ms
+        self.engine, self.inference_ms = "torch", 5.0  # what the deployed catalog runs on
         self.loaded: list[str] = []
         self.lock = threading.Lock()
         self.requests = 0
@@ -51,14 +54,18 @@ class FakeFunction:
             hit = model_type in self.loaded
             if not hit:
                 self.loaded = ([*self.loaded, model_type])[-self.capacity :]
-        timings = {"fetch": 0.0 if hit else self.fetch_ms, "load": 0.0 if hit else 20.0, "inference": 5.0}
+        timings = {
+            "fetch": 0.0 if hit else self.fetch_ms,
+            "load": 0.0 if hit else 20.0,
+            "inference": self.inference_ms,
+        }
         return 200, {
             "answer": "1886",
             "score": 0.9,
             "start": 9,
             "end": 13,
             "model_type": model_type,
-            "model": {"source": "local/x", "revision": "abc"},
+            "model": {"source": "local/x", "revision": "abc", "engine": self.engine},
             "timings_ms": timings,
             "request_id": str(uuid.uuid4()),
         }
@@ -218,8 +225,14 @@ def test_an_expired_deadline_truncates(bench_api: FakeApi) -> None:
 
 
 class _FakePool:
-    def get(self, model_type: str) -> None:
-        return None
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, int | None]] = []
+
+    def get(self, catalog: str, model_type: str, threads: int | None = None) -> None:
+        self.asked.append((catalog, model_type, threads))
+
+    def engine(self, catalog: str, model_type: str) -> str:
+        return "torch"
 
 
 def test_warm_latency_sets_the_endpoint_beside_the_inprocess_forward(
@@ -234,9 +247,11 @@ def test_warm_latency_sets_the_endpoint_beside_the_inprocess_forward(
         return inprocess.ForwardTimings([0.5] * repeats, [0.8] * repeats, 1, threads or 1)
 
     monkeypatch.setattr(inprocess, "time_forward", fake_forward)
+    pool = _FakePool()
     result = scenarios.warm_latency(
         _target(bench_api),
-        _FakePool(),
+        pool,
+        "offline",
         ["nlp1", "nlp2"],
         20,
         QUESTION,
@@ -245,7 +260,10 @@ def test_warm_latency_sets_the_endpoint_beside_the_inprocess_forward(
         threads=2,
     )
     assert calls == [(20, 2), (20, 2)]
+    # the in-process model of the same catalog, loaded for the function's thread count
+    assert pool.asked == [("offline", "nlp1", 2), ("offline", "nlp2", 2)]
     nlp1 = result["models"]["nlp1"]
+    assert nlp1["engine"] == "torch" and nlp1["served_engines"] == {"torch": 20}
     assert nlp1["requests"] == 20 and nlp1["errors"] == 0
     assert nlp1["end_to_end_ms"]["n"] == 20
     assert nlp1["function_inference_ms"]["p50"] == 5.0
@@ -326,16 +344,25 @@ def test_accuracy_compares_the_endpoint_with_inprocess(bench_api: FakeApi) -> No
     )
     nlp1, nlp2 = result["models"]["nlp1"], result["models"]["nlp2"]
     assert nlp1["endpoint"] == {"exact_match": 50.0, "f1": 50.0, "count": 2}
-    assert nlp1["agree"] is True and nlp1["differing_answers"] == 0
+    assert nlp1["agree"] is True and nlp1["identical"] is True and nlp1["differing_answers"] == 0
     assert nlp1["reference"] is None and nlp1["matches_reference"] is None
     assert nlp2["agree"] is False and nlp2["differing_answers"] == 1 and nlp2["differing_ids"] == ["b"]
+    assert nlp2["identical"] is False
 
 
 def test_image_size_with_the_cuda_estimate() -> None:
     target = scenarios.Target("oci", "http://x/", "fn", image_tag="t", image_size_bytes=1_000_000_000)
     out = scenarios.image_size(target, {"installed_bytes": 4_000_000_000}, 700_000_000)
-    assert out == {"image_tag": "t", "image_bytes": 1_000_000_000, "cuda_torch_image_bytes": 4_300_000_000}
+    assert out == {
+        "image_tag": "t",
+        "image_bytes": 1_000_000_000,
+        "runtimes": ["torch"],
+        "cuda_torch_image_bytes": 4_300_000_000,
+    }
     assert "cuda_torch_image_bytes" not in scenarios.image_size(target, None, None)
+    # an image without torch has no CUDA torch to estimate
+    lean = scenarios.image_size(target, {"installed_bytes": 4_000_000_000}, 700_000_000, ("onnxruntime",))
+    assert lean == {"image_tag": "t", "image_bytes": 1_000_000_000, "runtimes": ["onnxruntime"]}
 
 
 def test_old_strategy_summarises_each_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -431,23 +458,28 @@ def test_s3_throughput_needs_a_bucket() -> None:
 
 # --- the whole run, with fakes ------------------------------------------------------------------
 
+ENGINES = {"offline": "torch", "offline-onnx": "onnx", "offline-int8": "onnx-int8"}
+INFERENCE_MS = {"torch": 5.0, "onnx": 4.0, "onnx-int8": 2.0}  # what the fake function reports
 
-class _FakeBackend:
-    name = "fake backend"
 
-    def load(self, folder: Path) -> qa_adapter.LoadedModel:
-        return qa_adapter.LoadedModel(folder, None, None)
+class _FakeEngine:
+    """Zero logits of the right shape: the function's qa code runs on them (no weights needed).
 
-    def answer(self, loaded: Any, question: str, context: str) -> qa_adapter.Answer:
-        return qa_adapter.Answer("1886", 0, 4, 1.0)
+    An ONNX one has a session that reports the threads it was created with, as ORT's does.
+    """
 
-    def encode(self, loaded: Any, question: str, context: str) -> Any:
-        import torch
+    input_names = ("input_ids", "attention_mask", "token_type_ids")
 
-        return {"input_ids": torch.zeros((1, 8), dtype=torch.long)}
+    def __init__(self, session_threads: int | None = None) -> None:
+        if session_threads is not None:
+            options = SimpleNamespace(intra_op_num_threads=session_threads)
+            self.session = SimpleNamespace(get_session_options=lambda: options)
 
-    def forward(self, loaded: Any, encoding: Any) -> None:
-        return None
+    def forward(self, inputs: dict[str, Any]) -> tuple[Any, Any]:
+        import numpy as np
+
+        shape = inputs["input_ids"].shape
+        return np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32)
 
 
 @dataclass
@@ -463,18 +495,37 @@ class _Deployment:
 @pytest.fixture
 def bench_fake_run(
     bench_api: FakeApi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> dict[str, list[str]]:
-    calls: dict[str, list[str]] = {"deploy": [], "destroy": []}
+) -> dict[str, list[Any]]:
+    from inference import qa
+
+    calls: dict[str, list[Any]] = {"deploy": [], "destroy": [], "load": []}
+    snapshots = inprocess.model_folders("offline")
+
+    def catalog_models(catalog: str) -> inprocess.CatalogModels:
+        engine = ENGINES[catalog]
+        runtime = "torch" if engine == "torch" else "onnxruntime"
+        return inprocess.CatalogModels(catalog, dict.fromkeys(snapshots, engine), snapshots, (runtime,))
+
+    def load(folder: Path, engine: str, threads: int | None = None) -> qa.QAModel:
+        calls["load"].append((folder.name, engine, threads))
+        fake = _FakeEngine(threads if engine != "torch" else None)
+        return qa.QAModel(folder, engine, qa.load_tokenizer(folder), fake)
 
     def deploy(variant: str, catalog: str = "offline") -> _Deployment:
-        calls["deploy"].append(variant)
-        return _Deployment(variant, bench_api.url, "fn-efs", {})
+        calls["deploy"].append((variant, catalog))
+        bench_api.function.engine = ENGINES[catalog]
+        bench_api.function.inference_ms = INFERENCE_MS[ENGINES[catalog]]
+        size = 1_050_000_000 if ENGINES[catalog] == "torch" else 330_000_000
+        return _Deployment(variant, bench_api.url, "fn-efs", {}, image_size_bytes=size)
 
     monkeypatch.setattr(adapters, "deploy", deploy)
     monkeypatch.setattr(adapters, "destroy", lambda variant: calls["destroy"].append(variant))
     monkeypatch.setattr(adapters, "example_request", lambda: (QUESTION, CONTEXT))
-    monkeypatch.setattr(qa_adapter, "backend", lambda: _FakeBackend())
-    monkeypatch.setattr(run, "backend_name", lambda: _FakeBackend.name)
+    monkeypatch.setattr(inprocess, "catalog_models", catalog_models)
+    monkeypatch.setattr(qa_adapter, "load", load)
+    monkeypatch.setattr(qa_adapter, "default_threads", lambda: 3)  # the fake function uses 2
+    # the fake API answers "1886" to everything; so does the in-process side
+    monkeypatch.setattr(qa_adapter, "answer", lambda model, q, c: qa.Answer("1886", 0, 4, 1.0))
     monkeypatch.setattr(
         inprocess,
         "time_old_strategy",
@@ -487,7 +538,7 @@ def bench_fake_run(
     return calls
 
 
-def test_run_benchmark_end_to_end_with_fakes(bench_fake_run: dict[str, list[str]], tmp_path: Path) -> None:
+def test_run_benchmark_end_to_end_with_fakes(bench_fake_run: dict[str, list[Any]], tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- BENCH:START -->\n<!-- BENCH:END -->\n")
     out = tmp_path / "results"
@@ -496,34 +547,92 @@ def test_run_benchmark_end_to_end_with_fakes(bench_fake_run: dict[str, list[str]
         questions=3,
         warm_requests=4,
         cold_starts=2,
+        catalogs=["offline", "offline-int8"],
+        inprocess_questions=5,
         out_dir=out,
         time_budget_s=300,
         readmes=[readme],
     )
     assert path == out / "results.json"
-    assert bench_fake_run == {"deploy": ["efs", "oci"], "destroy": ["efs", "oci"]}
+    matrix = [("efs", "offline"), ("efs", "offline-int8"), ("oci", "offline"), ("oci", "offline-int8")]
+    assert bench_fake_run["deploy"] == matrix
+    assert bench_fake_run["destroy"] == ["efs", "efs", "oci", "oci"]
     results = json.loads(path.read_text())
-    assert results["settings"]["qa_backend"] == "fake backend"
-    for variant in ("efs", "oci"):
-        data = results["variants"][variant]
+    assert results["schema"] == 2
+    assert results["settings"]["qa_backend"] == "inference.qa + inference.engines"
+    assert results["settings"]["catalogs"] == ["offline", "offline-int8"]
+    assert results["settings"]["inprocess_questions"] == 5
+    assert list(results["runs"]) == [f"{v}/{c}" for v, c in matrix]
+    for (variant, catalog), data in zip(matrix, results["runs"].values(), strict=True):
+        engine = ENGINES[catalog]
+        assert (data["variant"], data["catalog"], data["engine"]) == (variant, catalog, engine)
         assert data["errors"] == {} and data["skipped"] == {}
         assert data["cold_start"]["ok"] == 2
-        assert data["warm"]["models"]["nlp2"]["requests"] == 4
+        warm = data["warm"]["models"]["nlp2"]
+        assert warm["requests"] == 4 and warm["engine"] == engine and warm["served_engines"] == {engine: 4}
+        assert warm["function_inference_ms"]["p50"] == INFERENCE_MS[engine]
         assert data["switching"]["reloads"] == 0
         assert data["accuracy"]["models"]["nlp1"]["questions"] == 3
-        assert data["accuracy"]["models"]["nlp1"]["agree"] is True
+        assert data["accuracy"]["models"]["nlp1"]["identical"] is True
         assert list(data["concurrency"]["levels"]) == ["1", "2"]
+        assert ("cuda_torch_image_bytes" in data["image"]) == (engine == "torch")
+    # in-process: each catalog's models on their engine; ONNX timing sessions with the function's
+    # 2 threads beside the accuracy sessions (3 here); torch loaded once per model (threads per call)
+    loads = sorted((engine, threads) for _folder, engine, threads in bench_fake_run["load"])
+    assert loads == [("onnx-int8", 2)] * 2 + [("onnx-int8", 3)] * 2 + [("torch", 3)] * 2
+    assert results["runs"]["oci/offline-int8"]["warm"]["models"]["nlp1"]["inprocess_threads"] == 2
+    assert results["runs"]["oci/offline"]["warm"]["models"]["nlp1"]["inprocess_threads"] == 2
+    assert results["inprocess_accuracy"]["offline-int8"]["nlp1"]["count"] == 5
+    assert results["inprocess_accuracy"]["offline"]["nlp1"]["engine"] == "torch"
+    parity = results["engine_parity"]["offline-int8"]
+    assert parity["against"] == "offline" and parity["models"]["nlp2"]["identical"] == 5
+    # the old strategy ran once, during the EFS run of the torch catalog
+    assert results["old_strategy"]["catalog"] == "offline"
     assert results["old_strategy"]["models"]["nlp1"]["total_ms"]["p50"] == 430.0
-    assert results["inprocess_accuracy"]["nlp1"]["count"] == 3
     assert results["cuda_torch"]["installed_bytes"] > 1e9
-    names = {(t["name"], t["variant"]) for t in results["targets"]}
-    assert ("warm latency vs the old sample's strategy", "efs") in names
+    checks = {(t["name"], t["variant"]): t for t in results["targets"]}
+    assert checks[("warm latency vs the old sample's strategy", "efs · torch")]["met"] is not None
+    assert ("warm latency vs the old sample's strategy", "efs · onnx-int8") not in checks
+    speedup = checks[
+        ("int8 inference speed-up (function's timings_ms.inference p50)", "efs · onnx-int8 vs torch")
+    ]
+    assert speedup["met"] is True and "nlp1 2.50x" in speedup["value"]  # 5.0 ms vs 2.0 ms
+    assert ("int8 cold start vs the torch catalog's", "oci · onnx-int8 vs torch") in checks
+    assert checks[("image size", "oci · onnx-int8")]["target"] == "<= 450 MB"
+    assert checks[("image size", "oci · onnx-int8")]["met"] is True
+    assert checks[("int8 F1 loss vs torch (nlp1)", "in-process")]["met"] is True
     assert (out / "results.md").is_file() and (out / "cold_start.png").is_file()
-    assert "| cold start, median (s) |" in readme.read_text()
+    text = readme.read_text()
+    assert (
+        "**Engine torch** (catalog `offline`)" in text
+        and "**Engine onnx-int8** (catalog `offline-int8`)" in text
+    )
+    assert "| cold start, median (s) |" in text and "| target | run |" in text
+
+
+def test_a_spent_budget_skips_the_runs_not_started(
+    bench_fake_run: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    path = run.run_benchmark(
+        ["s3", "oci"],
+        questions=2,
+        warm_requests=2,
+        cold_starts=1,
+        catalogs=["offline-int8"],
+        inprocess_questions=2,
+        out_dir=tmp_path / "r",
+        time_budget_s=0,
+        readmes=[],
+    )
+    results = json.loads(path.read_text())
+    assert bench_fake_run["deploy"] == [] and bench_fake_run["destroy"] == []
+    for key in ("s3/offline-int8", "oci/offline-int8"):
+        assert "time budget" in results["runs"][key]["skipped"]["deploy"]
+    assert results["inprocess_accuracy"]["offline-int8"]["nlp1"]["count"] == 2
 
 
 def test_a_failed_deploy_is_recorded_and_the_stack_still_destroyed(
-    bench_fake_run: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    bench_fake_run: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     def broken(variant: str, catalog: str = "offline") -> None:
         raise RuntimeError("terraform apply failed")
@@ -534,17 +643,19 @@ def test_a_failed_deploy_is_recorded_and_the_stack_still_destroyed(
         questions=2,
         warm_requests=2,
         cold_starts=1,
+        catalogs=["offline"],
+        inprocess_questions=2,
         out_dir=tmp_path / "r",
         time_budget_s=60,
         readmes=[],
     )
-    data = json.loads(path.read_text())["variants"]["s3"]
+    data = json.loads(path.read_text())["runs"]["s3/offline"]
     assert "terraform apply failed" in data["errors"]["deploy"]
     assert bench_fake_run["destroy"] == ["s3"]
 
 
 def test_a_missing_part_skips_its_scenario_only(
-    bench_fake_run: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    bench_fake_run: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     def no_hook(function_name: str) -> int:
         raise adapters.UnavailableError("harness.localcloud.reset_environments is not available")
@@ -555,11 +666,13 @@ def test_a_missing_part_skips_its_scenario_only(
         questions=2,
         warm_requests=2,
         cold_starts=1,
+        catalogs=["offline-onnx"],
+        inprocess_questions=2,
         out_dir=tmp_path / "r",
         time_budget_s=60,
         readmes=[],
     )
-    data = json.loads(path.read_text())["variants"]["oci"]
+    data = json.loads(path.read_text())["runs"]["oci/offline-onnx"]
     assert "reset_environments" in data["skipped"]["cold_start"]
     assert data["warm"]["models"]["nlp1"]["requests"] == 2
     assert data["errors"] == {}
@@ -570,3 +683,47 @@ def test_run_benchmark_rejects_bad_arguments() -> None:
         run.run_benchmark(["gpu"])
     with pytest.raises(ValueError):
         run.run_benchmark(["s3"], questions=0)
+    with pytest.raises(ValueError):
+        run.run_benchmark(["s3"], inprocess_questions=0)
+    with pytest.raises(HarnessError, match="no catalog 'offline-fp16'"):
+        run.run_benchmark(["s3"], catalogs=["offline-fp16"])
+
+
+def test_the_cli_options_select_the_matrix() -> None:
+    from harness.bench import options
+    from harness.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["bench", "--variant", "oci", "--variant", "s3", "--catalog", "offline,offline-int8"]
+    )
+    assert args.variant == ["oci", "s3"]
+    assert options.catalog_list(args.catalog) == ["offline", "offline-int8"]
+    assert options.catalog_list(["offline-int8", " offline ,"]) == ["offline-int8", "offline"]
+    defaults = build_parser().parse_args(["bench"])
+    assert options.catalog_list(defaults.catalog) == ["offline", "offline-onnx", "offline-int8"]
+    assert defaults.inprocess_questions == 2000 and defaults.questions == 500
+
+
+def test_efs_model_folders_finds_the_manifest_of_the_catalog_and_engine(bench_state: Path) -> None:
+    import os
+
+    from inference.contract import FileDigest, Manifest, ManifestModel
+
+    def seed(fs_id: str, catalog: str, engine: str, mtime: float) -> Path:
+        root = bench_state / "efs" / fs_id
+        folder = f"models/local--l3/abc-{engine}"
+        (root / folder).mkdir(parents=True)
+        model = ManifestModel(
+            "nlp2", "local/l3", "abc", folder, (FileDigest("m", 1, "0" * 64),), engine=engine
+        )
+        path = root / "manifest.json"
+        path.write_text(Manifest({"nlp2": model}, catalog=catalog).to_json())
+        os.utime(path, (mtime, mtime))
+        return root / folder
+
+    torch_folder = seed("fs-1", "offline", "torch", 1_000)
+    int8_folder = seed("fs-2", "offline-int8", "onnx-int8", 2_000)
+    assert adapters.efs_model_folders(catalog="offline", engine="torch") == {"nlp2": torch_folder}
+    assert adapters.efs_model_folders(catalog="offline-int8", engine="torch") == {}
+    assert adapters.efs_model_folders(catalog=None, engine=None) == {"nlp2": int8_folder}  # the newest
+    assert adapters.efs_model_folders() == {"nlp2": torch_folder}  # torch by default
