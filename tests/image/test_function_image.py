@@ -169,15 +169,11 @@ def test_in_lambda_the_entrypoint_runs_awslambdaric_without_the_rie(docker_engin
         container.remove(force=True)
 
 
-def test_no_weights_image_imports_its_stack_read_only_as_uid_993(docker_engine, s3_image):
-    """The S3/EFS image: no /opt/models, CPU-only torch, every import works with nothing writable."""
-    script = (
-        "import os, torch, transformers, tokenizers, awslambdaric, aws_lambda_powertools, boto3; "
-        "assert not os.path.exists('/opt/models'); assert torch.version.cuda is None; "
-        "assert os.getuid() == 993; import inference.contract; print('ok', torch.__version__)"
-    )
-    output = docker_engine.containers.run(
-        s3_image.tag,
+def run_python(engine: Any, image: str, script: str) -> str:
+    """The output of ``script`` run by the image's venv Python as Lambda runs code: read-only root,
+    uid 993, only /tmp writable, no network."""
+    output = engine.containers.run(
+        image,
         entrypoint=["/opt/venv/bin/python3", "-c", script],
         read_only=True,
         user="993:990",
@@ -185,7 +181,18 @@ def test_no_weights_image_imports_its_stack_read_only_as_uid_993(docker_engine, 
         remove=True,
         tmpfs={"/tmp": "rw,size=64m"},
     )
-    assert output.decode().startswith("ok 2.13.0+cpu"), output
+    return output.decode()
+
+
+def test_no_weights_image_imports_its_stack_read_only_as_uid_993(docker_engine, s3_image):
+    """The S3/EFS image: no /opt/models, CPU-only torch, every import works with nothing writable."""
+    script = (
+        "import os, torch, transformers, tokenizers, awslambdaric, aws_lambda_powertools, boto3; "
+        "assert not os.path.exists('/opt/models'); assert torch.version.cuda is None; "
+        "assert os.getuid() == 993; import inference.contract; print('ok', torch.__version__)"
+    )
+    output = run_python(docker_engine, s3_image.tag, script)
+    assert output.startswith("ok 2.13.0+cpu"), output
 
 
 def test_images_are_tagged_by_content_and_not_rebuilt(s3_image, lean_image, oci_image, offline_bundle):
@@ -214,16 +221,8 @@ def test_the_lean_image_has_onnx_runtime_and_no_torch(docker_engine, lean_image)
         "assert not os.path.exists('/opt/models') and os.getuid() == 993; "
         "print('ok', onnxruntime.__version__, *missing)"
     )
-    output = docker_engine.containers.run(
-        lean_image.tag,
-        entrypoint=["/opt/venv/bin/python3", "-c", script],
-        read_only=True,
-        user="993:990",
-        network_mode="none",
-        remove=True,
-        tmpfs={"/tmp": "rw,size=64m"},
-    )
-    assert output.decode().split() == ["ok", "1.32.0", "torch", "transformers", "safetensors"], output
+    output = run_python(docker_engine, lean_image.tag, script)
+    assert output.split() == ["ok", "1.32.0", "torch", "transformers", "safetensors"], output
     assert not any(name.startswith("torch") for name in lean_image.runtimes)
 
 
