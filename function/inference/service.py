@@ -248,6 +248,10 @@ class InferenceService:
         started = time.perf_counter()
         done = []
         for model in sorted((m for m in manifest.models.values() if m.eager), key=lambda m: m.model_type):
+            if model.runtime not in engines.installed_runtimes():  # it would answer 503: fetch nothing
+                missing = engines.RuntimeMissingError(f"this image cannot run the {model.engine!r} engine")
+                done.append(Prefetched(model, error=missing))
+                continue
             try:
                 folder, seconds = self.fetch(model)
                 done.append(Prefetched(model, folder, fetch_seconds=seconds))

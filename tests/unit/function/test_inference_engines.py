@@ -160,3 +160,29 @@ def test_a_model_whose_engine_the_image_lacks_answers_503_naming_model_and_engin
     loaded = service.get_model(service.manifest_model("nlp2"))  # the same manifest, with the runtime
     assert loaded.handle.engine_name == "onnx-int8"
     assert service.list_models()["models"]["nlp2"]["engine"] == "onnx-int8"
+
+
+def test_init_fetches_no_eager_model_whose_engine_the_image_lacks(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    exported_folders: dict[str, dict[str, Path]],
+    store_tools: Any,
+) -> None:
+    from inference.service import InitReport
+
+    source = exported_folders["onnx"]["nlp2"]
+    files = tuple(digest_file(p) for p in sorted(source.iterdir()))
+    folder = model_folder("local/minilm-l3-h384-squad", "r1", "onnx-x")
+    model = ManifestModel(
+        "nlp2", "local/minilm-l3-h384-squad", "r1", folder, files, eager=True, engine="onnx"
+    )
+    store_tools.link_model(tmp_path, model, source)
+    store_tools.write_manifest(tmp_path, {"nlp2": model})
+    store = efs_store(tmp_path)
+    fetched: list[str] = []
+    monkeypatch.setattr(store, "materialize", lambda m: fetched.append(m.model_type))
+    monkeypatch.setattr(engines, "installed_runtimes", lambda: ("torch",))
+    service = InferenceService(Settings.from_env({"MODEL_STORE": "efs", "MODEL_ROOT": str(tmp_path)}), store)
+    [prefetched] = service.prefetch_eager(InitReport())
+    assert isinstance(prefetched.error, engines.RuntimeMissingError) and "'onnx'" in str(prefetched.error)
+    assert fetched == []
