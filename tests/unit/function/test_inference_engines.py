@@ -123,28 +123,37 @@ def test_a_runtime_the_image_lacks_is_refused_by_name(monkeypatch: pytest.Monkey
         engines.import_runtime("torch")
 
 
+def one_model_service(
+    root: Path, exported: dict[str, dict[str, Path]], store_tools: Any, engine: str, eager: bool = False
+) -> InferenceService:
+    """An EFS-style store at ``root`` holding nlp2's export for ``engine``, and a service over it."""
+    source = exported[engine]["nlp2"]
+    files = tuple(digest_file(p) for p in sorted(source.iterdir()))
+    folder = model_folder("local/minilm-l3-h384-squad", "r1", f"{engine}-x")
+    model = ManifestModel(
+        "nlp2",
+        "local/minilm-l3-h384-squad",
+        "r1",
+        folder,
+        files,
+        eager=eager,
+        engine=engine,
+        export={"opset": 17},
+    )
+    store_tools.link_model(root, model, source)
+    store_tools.write_manifest(root, {"nlp2": model})
+    return InferenceService(
+        Settings.from_env({"MODEL_STORE": "efs", "MODEL_ROOT": str(root)}), efs_store(root)
+    )
+
+
 def test_a_model_whose_engine_the_image_lacks_answers_503_naming_model_and_engine(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     exported_folders: dict[str, dict[str, Path]],
     store_tools: Any,
 ) -> None:
-    source = exported_folders["onnx-int8"]["nlp2"]
-    files = tuple(digest_file(p) for p in sorted(source.iterdir()))
-    model = ManifestModel(
-        "nlp2",
-        "local/minilm-l3-h384-squad",
-        "r1",
-        model_folder("local/minilm-l3-h384-squad", "r1", "onnx-int8-x"),
-        files,
-        engine="onnx-int8",
-        export={"opset": 17},
-    )
-    store_tools.link_model(tmp_path, model, source)
-    store_tools.write_manifest(tmp_path, {"nlp2": model})
-    service = InferenceService(
-        Settings.from_env({"MODEL_STORE": "efs", "MODEL_ROOT": str(tmp_path)}), efs_store(tmp_path)
-    )
+    service = one_model_service(tmp_path, exported_folders, store_tools, "onnx-int8")
     monkeypatch.setattr(engines, "installed_runtimes", lambda: ("torch",))
     with pytest.raises(ModelUnavailableError) as raised:
         service.get_model(service.manifest_model("nlp2"))
@@ -170,19 +179,10 @@ def test_init_fetches_no_eager_model_whose_engine_the_image_lacks(
 ) -> None:
     from inference.service import InitReport
 
-    source = exported_folders["onnx"]["nlp2"]
-    files = tuple(digest_file(p) for p in sorted(source.iterdir()))
-    folder = model_folder("local/minilm-l3-h384-squad", "r1", "onnx-x")
-    model = ManifestModel(
-        "nlp2", "local/minilm-l3-h384-squad", "r1", folder, files, eager=True, engine="onnx"
-    )
-    store_tools.link_model(tmp_path, model, source)
-    store_tools.write_manifest(tmp_path, {"nlp2": model})
-    store = efs_store(tmp_path)
+    service = one_model_service(tmp_path, exported_folders, store_tools, "onnx", eager=True)
     fetched: list[str] = []
-    monkeypatch.setattr(store, "materialize", lambda m: fetched.append(m.model_type))
+    monkeypatch.setattr(service.store, "materialize", lambda m: fetched.append(m.model_type))
     monkeypatch.setattr(engines, "installed_runtimes", lambda: ("torch",))
-    service = InferenceService(Settings.from_env({"MODEL_STORE": "efs", "MODEL_ROOT": str(tmp_path)}), store)
     [prefetched] = service.prefetch_eager(InitReport())
     assert isinstance(prefetched.error, engines.RuntimeMissingError) and "'onnx'" in str(prefetched.error)
     assert fetched == []
