@@ -35,6 +35,11 @@ DEFAULT_ENGINE = "torch"
 # its catalog's engines; the function checks a model's runtime before loading it.
 ENGINE_RUNTIMES = {"torch": "torch", "onnx": "onnxruntime", "onnx-int8": "onnxruntime"}
 ENGINES = tuple(ENGINE_RUNTIMES)
+# The files and graph interface of an ONNX model, as publishing exports it and the function reads it.
+TOKENIZER_FILE = "tokenizer.json"
+ONNX_GRAPH_FILE = "model.onnx"
+MODEL_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+MODEL_OUTPUT_NAMES = ("start_logits", "end_logits")
 
 
 class ContractError(ValueError):

@@ -32,14 +32,16 @@ from typing import Protocol
 import numpy as np
 from tokenizers import Tokenizer
 
+from inference import contract
+
 MAX_LENGTH = 384
 STRIDE = 128
 TOP_K = 20
 MAX_ANSWER_TOKENS = 30
 MAX_QUESTION_TOKENS = 128  # beyond this a window keeps so little context that windows explode
 WINDOWS_PER_BATCH = 32  # ~12k tokens per forward pass: bounds activation memory, not results
-TOKENIZER_FILE = "tokenizer.json"
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+TOKENIZER_FILE = contract.TOKENIZER_FILE
+INPUT_NAMES = contract.MODEL_INPUT_NAMES
 
 
 class UnanswerableInputError(ValueError):

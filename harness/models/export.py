@@ -27,18 +27,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inference.contract import model_folder
+from inference.contract import (
+    MODEL_INPUT_NAMES,
+    MODEL_OUTPUT_NAMES,
+    ONNX_GRAPH_FILE,
+    TOKENIZER_FILE,
+    model_folder,
+)
 
 from harness.errors import HarnessError
 from harness.models.resolve import ResolvedModel
 from harness.paths import state_dir
 from harness.progress import say
 
-GRAPH_FILE = "model.onnx"
-TOKENIZER_FILE = "tokenizer.json"
+GRAPH_FILE = ONNX_GRAPH_FILE
 CONFIG_FILE = "config.json"
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-OUTPUT_NAMES = ("start_logits", "end_logits")
+INPUT_NAMES = MODEL_INPUT_NAMES
+OUTPUT_NAMES = MODEL_OUTPUT_NAMES
 # fp32 ONNX vs torch on the check batch: ORT fuses and reorders float ops, so logits differ in
 # the last bits; 1e-3 is far below what moves an argmax over logits of magnitude ~10.
 FP32_TOLERANCE = 1e-3
@@ -181,7 +186,6 @@ def _files(directory: Path) -> tuple[Path, ...]:
 
 def _check_batch(tokenizer_dir: Path) -> dict[str, Any]:
     """Two windows of different lengths (the second padded): exercises the mask and dynamic axes."""
-    from inference import qa
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
@@ -194,7 +198,7 @@ def _check_batch(tokenizer_dir: Path) -> dict[str, Any]:
         padding="longest",
         return_tensors="np",
     )
-    return {name: batch[name].astype("int64") for name in qa.INPUT_NAMES if name in batch}
+    return {name: batch[name].astype("int64") for name in INPUT_NAMES if name in batch}
 
 
 def _trace(source: Path, out: Path, settings: ExportSettings) -> tuple[Any, dict[str, Any]]:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from inference import qa
+from inference import contract, qa
 
-GRAPH_FILE = "model.onnx"
-OUTPUT_NAMES = ("start_logits", "end_logits")
+GRAPH_FILE = contract.ONNX_GRAPH_FILE
+OUTPUT_NAMES = contract.MODEL_OUTPUT_NAMES
 
 _threads = 1
 
