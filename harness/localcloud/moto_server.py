@@ -10,6 +10,11 @@ moto also evaluates bucket policies without their Conditions, which turns the st
 statement (Deny when ``aws:SecureTransport`` is false) into a deny-all. The local endpoint is
 plain HTTP on loopback, which we treat as the secure transport it stands in for: the patch
 evaluates bucket policies without the statements that only deny insecure transport.
+
+moto answers a ranged GET by reading the whole object and slicing it, so each 8 MiB part of a
+58 MB model file cost a full read (~57 ms for a 1 KB range here): the S3 store's concurrent
+ranged download, which S3 serves part by part, looked several times slower than one plain GET.
+``patch_ranged_reads`` makes a single-range GET read only its bytes.
 """
 
 from __future__ import annotations
@@ -57,9 +62,11 @@ def patch_moto() -> None:
 def _denies_only_insecure_transport(statement: dict[str, Any]) -> bool:
     condition = statement.get("Condition") or {}
     flags = {key.lower(): str(value).lower() for key, value in (condition.get("Bool") or {}).items()}
-    return statement.get("Effect") == "Deny" and list(condition) == ["Bool"] and flags == {
-        "aws:securetransport": "false"
-    }
+    return (
+        statement.get("Effect") == "Deny"
+        and list(condition) == ["Bool"]
+        and flags == {"aws:securetransport": "false"}
+    )
 
 
 def patch_bucket_policies() -> None:
@@ -88,9 +95,78 @@ def patch_bucket_policies() -> None:
     bucket_class._localcloud_patched = True
 
 
+class KeyBytes:
+    """A moto key's content that reads from the key's buffer only the slice asked for."""
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __len__(self) -> int:
+        return int(self.key.size)
+
+    def __getitem__(self, span: slice) -> bytes:
+        start, stop, _ = span.indices(len(self))
+        with self.key.lock:
+            self.key._value_buffer.seek(start)
+            return bytes(self.key._value_buffer.read(max(stop - start, 0)))
+
+
+class _KeyWithLazyValue:
+    """A moto key whose ``value`` is a ``KeyBytes``; every other attribute is the key's."""
+
+    def __init__(self, key: Any) -> None:
+        self._key = key
+
+    @property
+    def value(self) -> KeyBytes:
+        return KeyBytes(self._key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._key, name)
+
+
+def patch_ranged_reads() -> None:
+    """Idempotently make moto read only the requested bytes of a single-range GET (see above).
+
+    ``get_object`` gets the key wrapped so its content is a ``KeyBytes``; moto's own range handling
+    then takes ``len`` and one slice of it, as it would of the bytes. Whatever path does not slice
+    (no range, several ranges, a range moto treats as none) gets the whole content as bytes.
+    """
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response, "_localcloud_ranged", False):
+        return
+    original_get_object = S3Response.get_object
+    original_handle_range = S3Response._handle_range_header
+
+    def get_object(self: Any) -> Any:
+        if not self.headers.get("range") or self._get_int_param("partNumber"):
+            return original_get_object(self)
+        real_get_key = self._get_key
+
+        def get_key(*args: Any, **kwargs: Any) -> Any:
+            key, not_modified = real_get_key(*args, **kwargs)
+            return _KeyWithLazyValue(key), not_modified
+
+        self._get_key = get_key
+        try:
+            return original_get_object(self)
+        finally:
+            del self._get_key
+
+    def handle_range_header(self: Any, request: Any, headers: Any, content: Any) -> Any:
+        status, headers, body = original_handle_range(self, request, headers, content)
+        return status, headers, body[:] if isinstance(body, KeyBytes) else body
+
+    S3Response.get_object = get_object
+    S3Response._handle_range_header = handle_range_header
+    S3Response._localcloud_ranged = True
+
+
 def main(argv: list[str] | None = None) -> None:
     patch_moto()
     patch_bucket_policies()
+    patch_ranged_reads()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

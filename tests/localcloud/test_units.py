@@ -272,3 +272,44 @@ def test_moto_patch_keeps_dropped_fields() -> None:
         config = lam.get_function(FunctionName="f")["Configuration"]
         assert config["ImageConfigResponse"]["ImageConfig"]["Command"] == ["b.handler"]
         assert config["EphemeralStorage"]["Size"] == 4096
+
+
+def test_moto_patch_reads_only_the_requested_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A single-range GET answers the same bytes and headers without reading the whole object."""
+    from moto import mock_aws
+    from moto.s3.models import FakeKey
+
+    from harness.localcloud.moto_server import patch_ranged_reads
+
+    patch_ranged_reads()
+    whole_reads: list[int] = []
+    original_value = FakeKey.value
+
+    def counting_value(self: FakeKey) -> bytes:
+        whole_reads.append(1)
+        return original_value.fget(self)
+
+    data = bytes(range(256)) * 4096  # 1 MiB, every offset distinguishable modulo 256
+    with mock_aws():
+        import boto3
+
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="ranges")
+        s3.put_object(Bucket="ranges", Key="k", Body=data)
+        monkeypatch.setattr(FakeKey, "value", property(counting_value, original_value.fset))
+        for header, first, last in [
+            ("bytes=0-1023", 0, 1023),
+            ("bytes=1000-2000", 1000, 2000),
+            ("bytes=1048000-", 1048000, len(data) - 1),
+            ("bytes=-100", len(data) - 100, len(data) - 1),
+            ("bytes=1048000-9999999", 1048000, len(data) - 1),
+        ]:
+            answer = s3.get_object(Bucket="ranges", Key="k", Range=header)
+            assert answer["Body"].read() == data[first : last + 1], header
+            assert answer["ContentRange"] == f"bytes {first}-{last}/{len(data)}", header
+        assert whole_reads == []
+        # Anything moto does not slice still answers the whole object.
+        assert s3.get_object(Bucket="ranges", Key="k", Range="bytes=0-1,5-6")["Body"].read() == data
+        assert s3.get_object(Bucket="ranges", Key="k")["Body"].read() == data
+        with pytest.raises(s3.exceptions.ClientError, match="InvalidRange"):
+            s3.get_object(Bucket="ranges", Key="k", Range=f"bytes={len(data)}-")
