@@ -1,12 +1,12 @@
 """The HTTP API: request parsing and validation, and the routes ``POST /`` and ``GET /models``.
 
 Parsing and validation are pure functions (every 400/404/413 rule is tested without a model).
-The routes use Powertools' ``APIGatewayHttpResolver``: importing it costs about 0.1 s of a cold
-start whose torch + transformers imports take several seconds, and it gives stage-prefix
-handling, exception handlers and a 404 hook for free. Every error, from whatever layer, goes
-through ``log_error`` (which uses ``errors.error_body``); unexpected exceptions are logged with
-their traceback and answered with a generic 500. A direct invoke (the event *is* the request) goes
-through the same validation and service, and gets the same body back.
+Routing is a table of two (method, route) pairs: Powertools' ``APIGatewayHttpResolver`` did the
+same and cost ~0.1 s of every cold start in imports (pydantic-free, but it pulls in asyncio and
+the data-class hierarchy), a tenth of the ONNX engine's whole cold start. Every error, from
+whatever layer, goes through ``log_error`` (which uses ``errors.error_body``); unexpected
+exceptions are logged with their traceback and answered with a generic 500. A direct invoke (the
+event *is* the request) goes through the same validation and service, and gets the same body back.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from inference.errors import (
     BadRequestError,
@@ -58,20 +55,19 @@ def is_http_event(event: Any) -> bool:
     )
 
 
-def normalize_path(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event with ``rawPath`` as ``/<stage>/<route>``: no trailing slash, ``/`` for the root.
+def route_path(event: Mapping[str, Any]) -> str:
+    """The route of an HTTP event: ``rawPath`` without the stage, no trailing slash, ``/`` for the root.
 
     API Gateway puts a named stage in front of the path (``/develop/``), and a caller may omit
     the trailing slash (``/develop``) or add one (``/develop/models/``); a gateway emulator may
-    also leave the stage out. The resolver strips ``/<stage>`` blindly, so give it one form.
+    also leave the stage out.
     """
     stage = str(event["requestContext"].get("stage") or "$default")
     prefix = "" if stage == "$default" else f"/{stage}"
     raw = str(event.get("rawPath") or "/")
     if prefix and (raw == prefix or raw.startswith(prefix + "/")):
         raw = raw[len(prefix) :]
-    route = "/" + raw.strip("/")
-    return {**event, "rawPath": prefix + route}
+    return "/" + raw.strip("/")
 
 
 def decode_body(body: str | None, is_base64: bool) -> Any:
@@ -158,41 +154,43 @@ def log_error(error: BaseException, request_id: str) -> tuple[int, dict[str, Any
     return status, body
 
 
-def json_response(status: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+def http_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) Lambda response with a JSON body."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
 
 
-def build_app(service: ServiceProvider) -> APIGatewayHttpResolver:
-    """The HTTP API's resolver; ``service`` raises ServiceUnavailableError when init failed."""
-    app = APIGatewayHttpResolver()
+Route = Callable[[Mapping[str, Any], "InferenceService", str], dict[str, Any]]
 
-    def request_id() -> str:
-        context = app.lambda_context
-        return getattr(context, "aws_request_id", None) or app.current_event.request_context.request_id
 
-    @app.post("/")
-    def post_answer() -> Response:
-        event = app.current_event
-        raw = decode_body(event.body, event.is_base64_encoded)
-        return json_response(200, answer_request(raw, service(), request_id()))
+def _post_answer(event: Mapping[str, Any], service: InferenceService, request_id: str) -> dict[str, Any]:
+    raw = decode_body(event.get("body"), bool(event.get("isBase64Encoded")))
+    return answer_request(raw, service, request_id)
 
-    @app.get("/models")
-    def get_models() -> Response:
-        return json_response(200, service().list_models())
 
-    @app.not_found
-    def not_found(_error: NotFoundError) -> Response:
-        event = app.current_event
-        error = RouteNotFoundError(
-            f"no route for {event.http_method} {event.path}; use POST / or GET /models"
-        )
-        return json_response(*log_error(error, request_id()))
+def _get_models(_event: Mapping[str, Any], service: InferenceService, _request_id: str) -> dict[str, Any]:
+    return service.list_models()
 
-    @app.exception_handler(Exception)
-    def any_error(error: Exception) -> Response:
-        return json_response(*log_error(error, request_id()))
 
-    return app
+ROUTES: dict[tuple[str, str], Route] = {("POST", "/"): _post_answer, ("GET", "/models"): _get_models}
+
+
+def handle_http(event: Mapping[str, Any], service: ServiceProvider, request_id: str) -> dict[str, Any]:
+    """An HTTP API event: its route's JSON answer, or the error shape with its status."""
+    method = str(event["requestContext"]["http"].get("method") or "").upper()
+    route = route_path(event)
+    try:
+        handle = ROUTES.get((method, route))
+        if handle is None:
+            known = " or ".join(f"{m} {r}" for m, r in ROUTES)
+            raise RouteNotFoundError(f"no route for {method} {route}; use {known}")
+        return http_response(200, handle(event, service(), request_id))
+    except Exception as error:
+        return http_response(*log_error(error, request_id))
 
 
 def handle_direct(event: Any, service: ServiceProvider, request_id: str) -> dict[str, Any]:

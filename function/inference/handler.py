@@ -21,7 +21,6 @@ import time
 
 _MODULE_START = time.perf_counter()
 
-import json  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
@@ -29,7 +28,7 @@ from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 from inference import engines  # noqa: E402
-from inference.api import build_app, handle_direct, is_http_event, log_error, normalize_path  # noqa: E402
+from inference.api import handle_direct, handle_http, http_response, is_http_event, log_error  # noqa: E402
 from inference.config import ConfigError, Settings  # noqa: E402
 from inference.errors import BadRequestError, ServiceUnavailableError  # noqa: E402
 from inference.observability import logger, metrics, ms  # noqa: E402
@@ -101,18 +100,11 @@ def current_service() -> InferenceService:
     return environment.service
 
 
-app = build_app(current_service)
-
-
 def _request_id(event: Any, context: Any) -> str:
     rid = getattr(context, "aws_request_id", None)
     if not rid and isinstance(event, Mapping) and isinstance(event.get("requestContext"), Mapping):
         rid = event["requestContext"].get("requestId")
     return str(rid or uuid.uuid4())
-
-
-def _http_error(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
 
 
 @logger.inject_lambda_context
@@ -122,7 +114,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id = _request_id(event, context)
     try:
         if is_http_event(event):
-            return app.resolve(normalize_path(event), context)
+            return handle_http(event, current_service, request_id)
         if isinstance(event, Mapping) and "requestContext" in event:
             raise BadRequestError(
                 "unsupported event: the API integration must use payload_format_version 2.0"
@@ -131,5 +123,5 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     except Exception as error:  # last resort: whatever happened, the caller gets our error shape
         status, body = log_error(error, request_id)
         if isinstance(event, Mapping) and "requestContext" in event:
-            return _http_error(status, body)
+            return http_response(status, body)
         return {**body, "statusCode": status}

@@ -31,7 +31,6 @@ MODULES = (
     "aws_lambda_powertools",
     "aws_lambda_powertools.logging",
     "aws_lambda_powertools.metrics",
-    "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.typing",
 )
 # Per engine runtime: its modules, and packages imported whole (transformers resolves model
