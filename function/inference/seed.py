@@ -22,7 +22,7 @@ from typing import Any
 from inference.contract import MANIFEST_NAME, Manifest
 from inference.observability import logger
 from inference.stores.files import atomic_write_text, is_complete, safe_join, sweep_partials
-from inference.stores.s3 import download_model, object_key, s3_client, transfer_config
+from inference.stores.s3 import TransferSettings, download_model, object_key, s3_client
 
 
 def seed(bucket: str, prefix: str, root: Path, client: Any = None) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def seed(bucket: str, prefix: str, root: Path, client: Any = None) -> dict[str, 
     manifest = Manifest.from_json(manifest_text)
     root.mkdir(parents=True, exist_ok=True)
     swept = sweep_partials(root)
-    config = transfer_config()
+    transfer = TransferSettings()
     copied: list[str] = []
     skipped: list[str] = []
     total = 0
@@ -43,7 +43,7 @@ def seed(bucket: str, prefix: str, root: Path, client: Any = None) -> dict[str, 
         if is_complete(folder, model):
             skipped.append(model_type)
             continue
-        total += download_model(client, bucket, prefix, model, folder, config)
+        total += download_model(client, bucket, prefix, model, folder, transfer)
         copied.append(model_type)
         logger.info("model seeded", extra={"model_type": model_type, "folder": model.folder})
     atomic_write_text(root / MANIFEST_NAME, manifest_text)

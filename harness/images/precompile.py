@@ -26,8 +26,7 @@ MODULES = (
     "awslambdaric.bootstrap",
     "numpy",
     "tokenizers",
-    "boto3",
-    "boto3.s3.transfer",
+    "botocore.session",
     "aws_lambda_powertools",
     "aws_lambda_powertools.logging",
     "aws_lambda_powertools.metrics",
@@ -55,11 +54,11 @@ def import_everything(runtimes: list[str]) -> None:
                 importlib.import_module(info.name)
             except Exception as exc:  # optional backends (e.g. vision extras) may be absent
                 print(f"precompile: skipped {info.name}: {exc.__class__.__name__}", file=sys.stderr)
-    import boto3
+    import botocore.session
 
-    # Creating clients imports botocore's lazily loaded modules; no network call is made.
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    session.client("s3")
+    # Creating a client imports botocore's lazily loaded modules; no network call is made.
+    session = botocore.session.get_session()
+    session.create_client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
 
 
 def check_runtimes(runtimes: list[str]) -> None:

@@ -63,7 +63,10 @@ class Quantization:
     The recipe (docs/engines.md has the measurements): only MatMuls with a constant weight are
     quantized (``MatMulConstBOnly``: attention's Q·K^T and P·V stay fp32), per output channel,
     signed int8 weights; and the QA head (``/qa_outputs/MatMul``), whose two output channels are
-    the start and end logits themselves, stays fp32.
+    the start and end logits themselves, stays fp32. The word-embedding table, 80% of the int8
+    graph's bytes (47 of 59 MB for nlp1), is stored in fp16 and cast to fp32 after the lookup:
+    40% fewer bytes to download, bake and parse for -0.2 F1 or less, every check answer unchanged
+    (int8 tables lost up to 0.7 F1 and changed nlp1's car answer).
     """
 
     weight_type: str = "QInt8"
@@ -72,6 +75,8 @@ class Quantization:
     op_types: tuple[str, ...] = ("MatMul",)
     matmul_const_b_only: bool = True
     exclude_nodes: tuple[str, ...] = ("/qa_outputs/MatMul",)
+    # Gather tables (fp32 initializers) at least this big are stored in fp16: the word embeddings.
+    fp16_tables_min_bytes: int = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,7 @@ def export_model(model: ResolvedModel, engine: str, progress: Callable[[str], No
             quantized = staged / "model.int8.onnx"
             _quantize(graph, quantized, settings.quantization)
             graph.unlink()
+            _halve_tables(quantized, settings.quantization.fp16_tables_min_bytes)
             graph = quantized
         progress(f"    export {label} -> {engine}: optimizing the graph ({settings.graph_optimization})")
         _optimize(graph, staged / GRAPH_FILE)
@@ -307,6 +313,43 @@ def _quantize(fp32: Path, out: Path, recipe: Quantization) -> None:
         nodes_to_exclude=list(recipe.exclude_nodes),
         extra_options={"MatMulConstBOnly": recipe.matmul_const_b_only},
     )
+
+
+def _halve_tables(graph: Path, min_bytes: int) -> None:
+    """Store every Gather's fp32 table of at least ``min_bytes`` in fp16, cast back after the lookup.
+
+    The Cast follows the Gather (it converts the looked-up rows, not the table), so no graph
+    optimisation folds the table back to fp32 at load. Raises when the graph has no such table:
+    the recipe no longer fits the model.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(graph))
+    tables = {
+        init.name: init
+        for init in model.graph.initializer
+        if init.data_type == TensorProto.FLOAT and numpy_helper.to_array(init).nbytes >= min_bytes
+    }
+    nodes = list(model.graph.node)
+    gathers = [n for n in nodes if n.op_type == "Gather" and n.input[0] in tables]
+    if not gathers:
+        raise ExportError(f"the int8 recipe halves Gather tables of >= {min_bytes} bytes; the graph has none")
+    for name in {n.input[0] for n in gathers}:
+        table = tables[name]
+        half = numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), f"{name}.fp16")
+        model.graph.initializer.remove(table)
+        model.graph.initializer.append(half)
+    for gather in gathers:
+        looked_up = gather.output[0]
+        gather.input[0] = f"{gather.input[0]}.fp16"
+        gather.output[0] = f"{looked_up}.fp16"
+        cast = helper.make_node(
+            "Cast", [gather.output[0]], [looked_up], to=TensorProto.FLOAT, name=f"{gather.name}/CastToFloat"
+        )
+        model.graph.node.insert(list(model.graph.node).index(gather) + 1, cast)
+    onnx.save(model, str(graph))
 
 
 def _write_tokenizer(source: Path, out: Path) -> None:

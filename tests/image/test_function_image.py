@@ -187,7 +187,7 @@ def run_python(engine: Any, image: str, script: str) -> str:
 def test_no_weights_image_imports_its_stack_read_only_as_uid_993(docker_engine, s3_image):
     """The S3/EFS image: no /opt/models, CPU-only torch, every import works with nothing writable."""
     script = (
-        "import os, torch, transformers, tokenizers, awslambdaric, aws_lambda_powertools, boto3; "
+        "import os, torch, transformers, tokenizers, awslambdaric, aws_lambda_powertools, botocore; "
         "assert not os.path.exists('/opt/models'); assert torch.version.cuda is None; "
         "assert os.getuid() == 993; import inference.contract; print('ok', torch.__version__)"
     )
@@ -211,18 +211,20 @@ def test_images_are_tagged_by_content_and_not_rebuilt(s3_image, lean_image, oci_
 
 
 def test_the_lean_image_has_onnx_runtime_and_no_torch(docker_engine, lean_image):
-    """Neither torch nor transformers is installed (not merely unimported), and the rest imports."""
+    """Neither torch nor transformers is installed (not merely unimported), nor boto3 (the S3 store
+    uses botocore alone), and the rest imports."""
     script = (
         "import importlib.util as u, os; "
-        "missing = [m for m in ('torch', 'transformers', 'safetensors') if u.find_spec(m) is None]; "
-        "import onnxruntime, tokenizers, numpy, awslambdaric, aws_lambda_powertools, boto3; "
+        "absent = ('torch', 'transformers', 'safetensors', 'boto3', 's3transfer'); "
+        "missing = [m for m in absent if u.find_spec(m) is None]; "
+        "import onnxruntime, tokenizers, numpy, awslambdaric, aws_lambda_powertools, botocore; "
         "from inference import engines; "
         "assert engines.installed_runtimes() == ('onnxruntime',), engines.installed_runtimes(); "
         "assert not os.path.exists('/opt/models') and os.getuid() == 993; "
         "print('ok', onnxruntime.__version__, *missing)"
     )
     output = run_python(docker_engine, lean_image.tag, script)
-    assert output.split() == ["ok", "1.32.0", "torch", "transformers", "safetensors"], output
+    assert output.split() == ["ok", "1.32.0", "torch", "transformers", "safetensors", "boto3", "s3transfer"], output
     assert not any(name.startswith("torch") for name in lean_image.runtimes)
 
 

@@ -1,7 +1,7 @@
 """Model stores behind one interface (``ModelStore``), chosen by MODEL_STORE.
 
 Each implementation is imported only when chosen, so the EFS and image variants never import
-boto3.
+botocore.
 """
 
 from __future__ import annotations

@@ -251,9 +251,8 @@ def publish_to_s3(
 
     for fake in fakes:
         for f in fake.model.files:
-            s3.upload_file(
-                str(fake.source / f.name), bucket, object_key(prefix, f"{fake.model.folder}/{f.name}")
-            )
+            key = object_key(prefix, f"{fake.model.folder}/{f.name}")
+            s3.put_object(Bucket=bucket, Key=key, Body=(fake.source / f.name).read_bytes())
     manifest = Manifest(models={f.model.model_type: f.model for f in fakes}, catalog=catalog)
     s3.put_object(Bucket=bucket, Key=object_key(prefix, "manifest.json"), Body=manifest.to_json().encode())
     return manifest

@@ -12,27 +12,20 @@ import pytest
 from inference.errors import ModelUnavailableError
 from inference.stores.base import ManifestUnavailableError
 from inference.stores.files import COMPLETE_MARKER, PART_TAG, tree_bytes
-from inference.stores.s3 import S3Store, object_key, s3_client
+from inference.stores.s3 import S3Store, TransferSettings, object_key, s3_client
 
 KB = 1024
 PREFIX = "catalogs/test"
 
 
-def small_parts() -> Any:
+def small_parts() -> TransferSettings:
     """64 KiB parts, so a 300 KB file is fetched as several concurrent ranged GETs."""
-    from boto3.s3.transfer import TransferConfig
-
-    return TransferConfig(
-        multipart_threshold=64 * KB,
-        multipart_chunksize=64 * KB,
-        max_concurrency=4,
-        preferred_transfer_client="classic",
-    )
+    return TransferSettings(threshold=64 * KB, part_size=64 * KB, concurrency=4)
 
 
 def make_store(bucket: str, cache: Path, **kwargs: Any) -> S3Store:
     """A store with its own client (tests hook its events), as a fresh environment would have."""
-    return S3Store(bucket, PREFIX, cache, client=s3_client(), config=small_parts(), **kwargs)
+    return S3Store(bucket, PREFIX, cache, client=s3_client(), transfer=small_parts(), **kwargs)
 
 
 def record_gets(store: S3Store) -> list[dict[str, Any]]:
@@ -220,9 +213,8 @@ def test_a_real_model_is_served_from_s3_and_a_cold_start_reuses_tmp(
 
     model = offline_models["nlp2"]
     for f in model.files:
-        s3.upload_file(
-            str(snapshots["nlp2"] / f.name), bucket, object_key("prod", f"{model.folder}/{f.name}")
-        )
+        key = object_key("prod", f"{model.folder}/{f.name}")
+        s3.put_object(Bucket=bucket, Key=key, Body=(snapshots["nlp2"] / f.name).read_bytes())
     manifest = Manifest(models={"nlp2": model}, catalog="offline")
     s3.put_object(Bucket=bucket, Key="prod/manifest.json", Body=manifest.to_json().encode())
     for name, value in {

@@ -40,6 +40,9 @@ def test_an_int8_export_is_bundled_with_its_engine_and_settings(models_hf_env: P
     assert model.export == settings.as_manifest()
     assert model.export["quantization"]["per_channel"] is True
     assert model.export["quantization"]["exclude_nodes"] == ["/qa_outputs/MatMul"]
+    assert half_precision_tables(dest / model.folder / "model.onnx") == {
+        "bert.embeddings.word_embeddings.weight.fp16": (30522, 384)
+    }
     assert Manifest.from_json((dest / "manifest.json").read_text()) == manifest  # engine, export round-trip
     assert any("quantizing weights to int8" in line for line in lines)  # progress is shown
     assert not list(export.exports_dir().rglob(".*"))  # no staging folder left behind
@@ -79,14 +82,38 @@ def test_a_failed_export_leaves_nothing_half_written(
     assert not (tmp_path / "bundle" / "manifest.json").exists()
 
 
+def half_precision_tables(graph: Path) -> dict[str, tuple[int, ...]]:
+    """fp16 initializers of a graph, each read by a Gather whose rows a Cast turns back to fp32."""
+    import onnx
+
+    model = onnx.load(str(graph))
+    halves = {
+        i.name: tuple(i.dims) for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16
+    }
+    gathered = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Gather"}
+    cast = {gathered[n.input[0]] for n in model.graph.node if n.op_type == "Cast" and n.input[0] in gathered}
+    assert set(halves) <= cast, "an fp16 table is not cast back after its lookup"
+    return halves
+
+
+@pytest.mark.parametrize(
+    ("recipe", "message"),
+    [
+        (export.Quantization(exclude_nodes=("/no/such/MatMul",)), "/no/such/MatMul"),
+        (export.Quantization(fp16_tables_min_bytes=2**40), "halves Gather tables"),
+    ],
+)
 def test_a_recipe_that_no_longer_fits_the_graph_is_refused(
-    models_hf_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    models_hf_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    recipe: export.Quantization,
+    message: str,
 ) -> None:
-    recipe = export.Quantization(exclude_nodes=("/no/such/MatMul",))
     monkeypatch.setitem(
         export.EXPORT_SETTINGS, "onnx-int8", export.ExportSettings("onnx-int8", quantization=recipe)
     )
-    with pytest.raises(export.ExportError, match="/no/such/MatMul"):
+    with pytest.raises(export.ExportError, match=message):
         build_bundle(one_model_catalog(tmp_path, "onnx-int8"), tmp_path / "bundle", progress=lambda _: None)
 
 
