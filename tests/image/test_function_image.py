@@ -210,12 +210,15 @@ def test_images_are_tagged_by_content_and_not_rebuilt(s3_image, lean_image, oci_
 # --- the lean image of the ONNX catalogs ---------------------------------------------------------
 
 
+LEAN_IMAGE_ABSENT = ("torch", "transformers", "safetensors", "boto3", "s3transfer")
+
+
 def test_the_lean_image_has_onnx_runtime_and_no_torch(docker_engine, lean_image):
     """Neither torch nor transformers is installed (not merely unimported), nor boto3 (the S3 store
     uses botocore alone), and the rest imports."""
     script = (
         "import importlib.util as u, os; "
-        "absent = ('torch', 'transformers', 'safetensors', 'boto3', 's3transfer'); "
+        f"absent = {LEAN_IMAGE_ABSENT!r}; "
         "missing = [m for m in absent if u.find_spec(m) is None]; "
         "import onnxruntime, tokenizers, numpy, awslambdaric, aws_lambda_powertools, botocore; "
         "from inference import engines; "
@@ -224,7 +227,7 @@ def test_the_lean_image_has_onnx_runtime_and_no_torch(docker_engine, lean_image)
         "print('ok', onnxruntime.__version__, *missing)"
     )
     output = run_python(docker_engine, lean_image.tag, script)
-    assert output.split() == ["ok", "1.32.0", "torch", "transformers", "safetensors", "boto3", "s3transfer"], output
+    assert output.split() == ["ok", "1.32.0", *LEAN_IMAGE_ABSENT], output
     assert not any(name.startswith("torch") for name in lean_image.runtimes)
 
 
