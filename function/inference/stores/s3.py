@@ -232,12 +232,24 @@ class S3Store(ModelStore):
         self.cache_dir = Path(cache_dir)
         self.ephemeral_storage_mb = ephemeral_storage_mb
         self.transfer = transfer or TransferSettings()
-        self.client = client if client is not None else s3_client(self.transfer)
+        self._client = client
+        self._client_lock = threading.Lock()
         self._lock = threading.Lock()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         swept = sweep_partials(self.cache_dir)
         if swept:
             logger.info("removed partial downloads", extra={"files": [str(p) for p in swept]})
+
+    @property
+    def client(self) -> Any:
+        """The botocore client, made on first use: at init that is the prefetch thread's manifest
+        read, so importing botocore and loading S3's service model (~0.1-0.2 s) overlap the engine
+        runtime's import on the main thread instead of preceding it."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = s3_client(self.transfer)
+        return self._client
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
