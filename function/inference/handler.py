@@ -4,9 +4,10 @@ Init (module scope, once per environment, outside any request) reads the setting
 store, and loads the models the manifest marks eager. The slow parts overlap: a worker thread
 reads the manifest and fetches the eager models' files (the S3 store makes its botocore client
 there, on first use; downloads and hashing release the GIL) while this thread imports the engine
-runtimes the image holds (torch + transformers, ~2 s; onnxruntime, ~0.2 s). Init never raises: a failure is logged
-with its traceback and requests then answer 503 (ServiceUnavailableError when nothing could be set
-up, ModelUnavailableError naming the model when only that model failed, retried on each request).
+runtimes the image holds (torch + transformers, ~2 s; onnxruntime, ~0.2 s). Init never raises:
+a failure is logged with its traceback and requests then answer 503 (ServiceUnavailableError when
+nothing could be set up, ModelUnavailableError naming the model when only that model failed,
+retried on each request).
 
 Init ends with one log line, message ``init timings``, whose ``init_ms`` object holds
 ``module_imports``, ``manifest``, ``eager_fetch``, ``imports`` (the engine runtimes),

@@ -7,14 +7,12 @@ each can be replaced by a fake in tests, and a part that changes its API is fixe
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.paths import state_dir
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
 
 
@@ -41,10 +39,8 @@ def destroy(variant: str) -> None:
 
 def example_request() -> tuple[str, str]:
     """(question, context): the request example every part of the project uses."""
-    try:
-        from harness.deploy import CAR_CONTEXT, CAR_QUESTION
-    except ImportError as exc:
-        raise UnavailableError(f"harness.deploy has no example request: {exc}") from exc
+    from harness.deploy import CAR_CONTEXT, CAR_QUESTION
+
     return CAR_QUESTION, CAR_CONTEXT
 
 
@@ -53,10 +49,8 @@ def example_request() -> tuple[str, str]:
 
 def reset_environments(function_name: str) -> int:
     """Stop every environment of the function so that the next request is a cold start."""
-    try:
-        from harness.localcloud import reset_environments as _reset
-    except ImportError as exc:
-        raise UnavailableError(f"harness.localcloud.reset_environments is not available: {exc}") from exc
+    from harness.localcloud import reset_environments as _reset
+
     return int(_reset(function_name) or 0)
 
 
@@ -94,33 +88,14 @@ def read_log(log: LogFile, offset: int = 0) -> str:
         return stream.read().decode("utf-8", errors="replace")
 
 
-def _docker_client() -> Any:
-    try:
-        from harness.localcloud.docker.client import engine_client
-
-        return engine_client(timeout=10)
-    except ImportError:
-        import docker
-
-        return docker.from_env(timeout=10)
-
-
-def _function_label() -> str | None:
-    try:
-        from harness.localcloud.runtime.environment import LABEL_FUNCTION
-    except ImportError:
-        return None
-    return str(LABEL_FUNCTION)
-
-
 def count_containers(function_name: str) -> int | None:
     """Running environments of the function: containers labelled with its name (None: no Docker)."""
-    label = _function_label()
+    from harness.localcloud.docker.client import engine_client
+    from harness.localcloud.runtime.environment import LABEL_FUNCTION
+
     try:
-        client = _docker_client()
-        if label:
-            return len(client.containers.list(filters={"label": f"{label}={function_name}"}))
-        return sum(1 for c in client.containers.list() if function_name in (c.labels or {}).values())
+        client = engine_client(timeout=10)
+        return len(client.containers.list(filters={"label": f"{LABEL_FUNCTION}={function_name}"}))
     except Exception:
         return None
 
@@ -129,13 +104,9 @@ def count_containers(function_name: str) -> int | None:
 
 
 def aws_endpoint_url() -> str:
-    try:
-        from harness.localcloud import aws_endpoint_url as _endpoint
+    from harness.localcloud import aws_endpoint_url as _endpoint
 
-        return str(_endpoint())
-    except ImportError:
-        port = os.environ.get("LOCALCLOUD_PORT")
-        return f"http://127.0.0.1:{port}" if port else DEFAULT_ENDPOINT
+    return str(_endpoint())
 
 
 def s3_client() -> Any:

@@ -30,15 +30,6 @@ def docker_client(timeout: int = BUILD_TIMEOUT_SECONDS) -> docker.DockerClient:
     return client
 
 
-def engine_available() -> bool:
-    """Whether a Docker engine answers now (tests skip on False)."""
-    try:
-        docker_client(timeout=10).close()
-    except DockerUnavailableError:
-        return False
-    return True
-
-
 def image_exists(client: docker.DockerClient, ref: str) -> bool:
     try:
         client.api.inspect_image(ref)

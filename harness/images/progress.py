@@ -16,9 +16,3 @@ def print_line(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def human_size(size: int | float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(size) < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")

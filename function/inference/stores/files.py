@@ -37,10 +37,6 @@ def safe_join(base: Path, relative: str, model: ManifestModel) -> Path:
     return base.joinpath(*parts)
 
 
-def is_partial(path: Path) -> bool:
-    return PART_TAG in path.name
-
-
 def sweep_partials(root: Path) -> list[Path]:
     """Delete every partial file under ``root`` (left by a killed download); returns them."""
     removed: list[Path] = []

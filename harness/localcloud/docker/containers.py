@@ -115,9 +115,6 @@ class Container:
         """Docker's ``State`` (Status, ExitCode, OOMKilled, ...); {} once removed."""
         return self.inspect().get("State", {}) or {}
 
-    def is_running(self) -> bool:
-        return self.state().get("Running") is True
-
     def follow_logs(self, sink: Callable[[bytes], None]) -> threading.Thread:
         """Copy stdout+stderr to ``sink`` as they come, in a thread that ends with the container."""
 
