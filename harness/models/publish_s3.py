@@ -34,7 +34,7 @@ from harness.progress import say
 
 MIB = 1024 * 1024
 _MISSING_CODES = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}  # HEAD answers a bare 404
-SHA256_METADATA = "sha256"  # read back by the function's S3 store and the EFS seeder
+SHA256_METADATA = "sha256"  # read back by this publisher only; the function checks the manifest's digests
 MULTIPART_THRESHOLD = 8 * MIB
 MULTIPART_CHUNKSIZE = 8 * MIB
 MAX_CONCURRENCY = 4
