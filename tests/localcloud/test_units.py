@@ -313,3 +313,21 @@ def test_moto_patch_reads_only_the_requested_range(monkeypatch: pytest.MonkeyPat
         assert s3.get_object(Bucket="ranges", Key="k")["Body"].read() == data
         with pytest.raises(s3.exceptions.ClientError, match="InvalidRange"):
             s3.get_object(Bucket="ranges", Key="k", Range=f"bytes={len(data)}-")
+
+
+@pytest.mark.parametrize(
+    ("reply", "is_error"),
+    [
+        (b'{"errorMessage": "boom", "errorType": "KeyError", "stackTrace": []}', True),
+        (b'{"errorType": "KeyError", "errorMessage": "boom", "requestId": "r", "cause": {}}', True),
+        (b'{"statusCode": 500, "body": "{\\"errorType\\": \\"x\\", \\"errorMessage\\": \\"y\\"}"}', False),
+        (b'{"errorType": "KeyError", "errorMessage": "boom", "answer": "1886"}', False),  # not an error
+        (b'{"statusCode": 200, "body": "{}"}', False),
+        (b'"errorType errorMessage"', False),
+        (b"not json", False),
+    ],
+)
+def test_function_errors_are_told_from_replies(reply: bytes, is_error: bool) -> None:
+    from harness.localcloud.runtime.environment import _is_error_object
+
+    assert _is_error_object(reply) is is_error

@@ -313,7 +313,13 @@ class ExecutionEnvironment:
 
 
 def _is_error_object(body: bytes) -> bool:
-    """The RIE returns a function error as 200 + ``{"errorType", "errorMessage", ...}`` and no header."""
+    """The RIE returns a function error as 200 + ``{"errorType", "errorMessage", ...}`` and no header.
+
+    Every reply passes here and the API gateway parses it again, so a reply without both keys in
+    its bytes is not parsed at all (the runtime client writes them plainly, never \\u-escaped).
+    """
+    if b'"errorType"' not in body or b'"errorMessage"' not in body:
+        return False
     try:
         value = json.loads(body)
     except ValueError:
