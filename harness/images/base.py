@@ -17,8 +17,8 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.images.engine import docker_client
 from harness.images.locks import file_lock
-from harness.images.progress import Log, print_line
 from harness.paths import state_dir
+from harness.progress import Log, say
 
 BASE_IMAGE = "lambda-inference/base:py3.11-bookworm"
 SUITE = "bookworm"
@@ -27,9 +27,18 @@ PACKAGES = ("python3", "ca-certificates")
 RECIPE_ENV = "LAMBDA_INFERENCE_BASE_RECIPE"
 # Paths removed from the root filesystem (globs relative to it); also excluded by dpkg afterwards.
 TRIM = (
-    "var/cache/apt/*", "var/lib/apt/lists/*", "var/cache/debconf/*-old", "var/lib/dpkg/*-old",
-    "var/log/*", "usr/share/doc/*", "usr/share/man/*", "usr/share/info/*", "usr/share/locale/*",
-    "usr/share/lintian/*", "usr/share/common-licenses/*", "debootstrap",
+    "var/cache/apt/*",
+    "var/lib/apt/lists/*",
+    "var/cache/debconf/*-old",
+    "var/lib/dpkg/*-old",
+    "var/log/*",
+    "usr/share/doc/*",
+    "usr/share/man/*",
+    "usr/share/info/*",
+    "usr/share/locale/*",
+    "usr/share/lintian/*",
+    "usr/share/common-licenses/*",
+    "debootstrap",
 )
 DPKG_EXCLUDES = """\
 # Keep images built on this base as small as the base: no docs, man pages or translations.
@@ -46,8 +55,16 @@ IMPORT_CHANGES = (
 )
 
 
-_LOGGED = ("I: Retrieving Release ", "I: Retrieving Packages", "I: Unpacking the base", "I: Installing core",
-           "I: Configuring required", "I: Base system installed", "E:", "W:")
+_LOGGED = (
+    "I: Retrieving Release ",
+    "I: Retrieving Packages",
+    "I: Unpacking the base",
+    "I: Installing core",
+    "I: Configuring required",
+    "I: Base system installed",
+    "E:",
+    "W:",
+)
 
 
 class BaseImageError(HarnessError):
@@ -71,7 +88,7 @@ def base_is_current(image: str = BASE_IMAGE) -> bool:
     return f"{RECIPE_ENV}={recipe_hash()}" in env
 
 
-def ensure_base_image(image: str = BASE_IMAGE, log: Log = print_line) -> str:
+def ensure_base_image(image: str = BASE_IMAGE, log: Log = say) -> str:
     """Return the base image's tag, building it first when missing or made by another recipe."""
     if base_is_current(image):
         return image
@@ -81,7 +98,7 @@ def ensure_base_image(image: str = BASE_IMAGE, log: Log = print_line) -> str:
     return image
 
 
-def build_base_image(image: str = BASE_IMAGE, log: Log = print_line) -> str:
+def build_base_image(image: str = BASE_IMAGE, log: Log = say) -> str:
     """debootstrap a minimal bookworm with python3, trim it, and import it as ``image``."""
     work = state_dir() / "build" / "base"
     rootfs, archive = work / "rootfs", work / "rootfs.tar"
@@ -89,17 +106,37 @@ def build_base_image(image: str = BASE_IMAGE, log: Log = print_line) -> str:
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     log(f"base image: debootstrap {SUITE} ({', '.join(PACKAGES)}) from {MIRROR}; about a minute")
-    _run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), MIRROR],
-         log, "debootstrap")
+    _run(
+        ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), MIRROR],
+        log,
+        "debootstrap",
+    )
     _trim(rootfs)
     log("base image: packing the root filesystem")
-    _run(["tar", "--numeric-owner", "--xattrs", "-C", str(rootfs), "--exclude=./dev/*", "--exclude=./proc/*",
-          "--exclude=./sys/*", "-cf", str(archive), "."], log, "tar")
+    _run(
+        [
+            "tar",
+            "--numeric-owner",
+            "--xattrs",
+            "-C",
+            str(rootfs),
+            "--exclude=./dev/*",
+            "--exclude=./proc/*",
+            "--exclude=./sys/*",
+            "-cf",
+            str(archive),
+            ".",
+        ],
+        log,
+        "tar",
+    )
     repository, tag = image.rsplit(":", 1)
     client = docker_client()
     try:
         client.api.import_image_from_file(
-            str(archive), repository=repository, tag=tag,
+            str(archive),
+            repository=repository,
+            tag=tag,
             changes=[*IMPORT_CHANGES, f"ENV {RECIPE_ENV}={recipe_hash()}"],
         )
         size = client.api.inspect_image(image)["Size"]

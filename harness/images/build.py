@@ -26,10 +26,10 @@ from harness.images.base import BASE_IMAGE, ensure_base_image
 from harness.images.compat import check_base_image
 from harness.images.context import BuildContext, add_function_sources, add_model_bundle, add_wheelhouse
 from harness.images.engine import docker_client, image_exists
-from harness.images.progress import Log, print_line
 from harness.images.rie import ensure_rie
 from harness.images.wheelhouse import PYTHON_VERSION, ensure_wheelhouse, runtimes_name
 from harness.paths import FUNCTION_DIR, VARIANTS, state_dir
+from harness.progress import Log, say
 
 FUNCTION_REPOSITORY_PREFIX = "lambda-inference/function-"
 OCI_REPOSITORY_PREFIX = "lambda-inference/function-oci-"
@@ -70,7 +70,7 @@ def plan_function_image(
     runtimes: Iterable[str],
     model_bundle: Path | None = None,
     base_image: str | None = None,
-    log: Log = print_line,
+    log: Log = say,
 ) -> ImagePlan:
     """Gather the inputs (base image, wheelhouse, RIE, sources, bundle) and hash them; builds nothing.
 
@@ -122,7 +122,7 @@ def build_function_image(
     runtimes: Iterable[str],
     model_bundle: Path | None = None,
     base_image: str | None = None,
-    log: Log = print_line,
+    log: Log = say,
 ) -> BuiltImage:
     """Build (or find) the function image for ``variant`` with these engine runtimes;
     ``model_bundle`` only for ``oci``.

@@ -85,7 +85,11 @@ def probe_base_image(image: str, timeout: float = 60) -> BaseImageRuntime:
     container = None
     try:
         container = client.containers.create(
-            image, ["-c", _PROBE], entrypoint="python3", network_mode="none", user="0",
+            image,
+            ["-c", _PROBE],
+            entrypoint="python3",
+            network_mode="none",
+            user="0",
             labels={PROBE_LABEL: image},
         )
         container.start()

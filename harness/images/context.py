@@ -67,7 +67,8 @@ def add_function_sources(context: BuildContext, function_dir: Path) -> None:
     """The ``inference`` package, filtered by function/.dockerignore as ``docker build`` would."""
     ignore = function_dir / ".dockerignore"
     patterns = [
-        line.strip() for line in (ignore.read_text().splitlines() if ignore.exists() else [])
+        line.strip()
+        for line in (ignore.read_text().splitlines() if ignore.exists() else [])
         if line.strip() and not line.startswith("#")
     ]
     for relative in sorted(exclude_paths(str(function_dir), patterns)):
@@ -95,8 +96,10 @@ def add_model_bundle(context: BuildContext, bundle: Path) -> Manifest:
         for entry in model.files:
             source = bundle / model.folder / entry.name
             if not source.is_file() or source.stat().st_size != entry.size:
-                raise ContractError(f"bundle {bundle}: {model.model_type} file {entry.name} is missing or "
-                                    f"not {entry.size} bytes at {source}")
+                raise ContractError(
+                    f"bundle {bundle}: {model.model_type} file {entry.name} is missing or "
+                    f"not {entry.size} bytes at {source}"
+                )
             context.add_file(f"models/{model.folder}/{entry.name}", source, digest=False)
     return manifest
 

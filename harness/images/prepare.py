@@ -11,9 +11,9 @@ import sys
 
 from harness.images.base import ensure_base_image
 from harness.images.engine import DockerUnavailableError
-from harness.images.progress import print_line
 from harness.images.rie import ensure_rie
 from harness.images.wheelhouse import ensure_wheelhouse
+from harness.progress import say
 
 # The images of the project's own catalogs: offline (torch) and offline-onnx/offline-int8 (lean).
 WHEELHOUSES = (frozenset({"torch"}), frozenset({"onnxruntime"}))
@@ -24,15 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-base", action="store_true", help="leave the base image alone")
     args = parser.parse_args(argv)
     rie = ensure_rie()
-    print_line(f"setup: RIE at {rie}")
+    say(f"setup: RIE at {rie}")
     for runtimes in WHEELHOUSES:
         house = ensure_wheelhouse(runtimes)
-        print_line(f"setup: wheelhouse {house.path} ({len(house.wheels)} wheels)")
+        say(f"setup: wheelhouse {house.path} ({len(house.wheels)} wheels)")
     if not args.skip_base:
         try:
-            print_line(f"setup: base image {ensure_base_image()}")
+            say(f"setup: base image {ensure_base_image()}")
         except DockerUnavailableError as exc:
-            print_line(f"setup: {exc}")
+            say(f"setup: {exc}")
             return 1
     return 0
 

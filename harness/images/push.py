@@ -20,7 +20,7 @@ import docker
 
 from harness.errors import HarnessError
 from harness.images.engine import docker_client
-from harness.images.progress import Log, print_line
+from harness.progress import Log, say
 
 
 class ImagePushError(HarnessError):
@@ -49,7 +49,7 @@ def push_image(
     repository_uri: str,
     target: str = "local",
     auth_config: dict[str, str] | None = None,
-    log: Log = print_line,
+    log: Log = say,
 ) -> str:
     """Push ``local_tag`` to ``repository_uri`` under its own (content-hash) tag; return the image URI.
 
@@ -90,8 +90,11 @@ def _push(local_tag: str, repository: str, tag: str, auth_config: dict[str, str]
         client.api.tag(local_tag, repository, tag)
         started = time.monotonic()
         log(f"push: {local_tag} -> {remote}")
-        _stream(client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth_config),
-                remote, log)
+        _stream(
+            client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth_config),
+            remote,
+            log,
+        )
         log(f"push: {remote} done in {time.monotonic() - started:.0f} s")
     finally:
         client.close()

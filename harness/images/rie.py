@@ -30,9 +30,20 @@ def ensure_rie() -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp,
-             f"aws-sam-cli=={SAM_CLI_VERSION}"],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                tmp,
+                f"aws-sam-cli=={SAM_CLI_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:  # pip's warnings are noise unless the download failed
             raise RuntimeError(f"cannot download aws-sam-cli=={SAM_CLI_VERSION}:\n{done.stderr}")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.images.locks import file_lock
-from harness.images.progress import Log, print_line
 from harness.paths import FUNCTION_DIR, state_dir
+from harness.progress import Log, say
 
 REQUIREMENTS_DIR = FUNCTION_DIR / "requirements"
 BASE_REQUIREMENTS = REQUIREMENTS_DIR / "base.txt"
@@ -109,7 +109,7 @@ def current_wheelhouse(path: Path, requirements: Requirements | None = None) -> 
     return Wheelhouse(path, tuple(sorted(p.name for p in path.glob("*.whl"))), requirements)
 
 
-def ensure_wheelhouse(runtimes: Iterable[str] = DEFAULT_RUNTIMES, log: Log = print_line) -> Wheelhouse:
+def ensure_wheelhouse(runtimes: Iterable[str] = DEFAULT_RUNTIMES, log: Log = say) -> Wheelhouse:
     """The wheelhouse of an image with these engine runtimes, downloaded first when stale."""
     requirements = Requirements(frozenset(runtimes))
     target = wheelhouse_dir(requirements)
