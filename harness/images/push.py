@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import time
 from typing import Any
 
 import docker
 
+from harness.ecr import ECR_URI
 from harness.errors import HarnessError
 from harness.images.engine import docker_client
 from harness.progress import Log, say
@@ -27,18 +27,13 @@ class ImagePushError(HarnessError):
     """The registry refused the push or could not be reached."""
 
 
-ECR_HOST = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>.+)$"
-)
-
-
 def local_registry() -> str:
     return f"127.0.0.1:{os.environ.get('LOCALCLOUD_REGISTRY_PORT', '5055')}"
 
 
 def registry_repository(repository_uri: str, target: str = "local") -> str:
     """Where the bytes go: an ECR repository maps to the local registry for the local target."""
-    match = ECR_HOST.match(repository_uri)
+    match = ECR_URI.match(repository_uri)
     if target == "local" and match:
         return f"{local_registry()}/{match['repo']}"
     return repository_uri
@@ -62,7 +57,7 @@ def push_image(
     tag = local_tag.rsplit(":", 1)[1]
     uri = f"{repository_uri}:{tag}"
     repository = registry_repository(repository_uri, target)
-    if target != "local" and auth_config is None and ECR_HOST.match(repository_uri):
+    if target != "local" and auth_config is None and ECR_URI.match(repository_uri):
         auth_config = ecr_auth_config(repository_uri)
     _push(local_tag, repository, tag, auth_config, log)
     return uri
@@ -72,7 +67,7 @@ def ecr_auth_config(repository_uri: str) -> dict[str, str]:
     """Docker credentials for an ECR registry, from the caller's AWS credentials."""
     import boto3
 
-    match = ECR_HOST.match(repository_uri)
+    match = ECR_URI.match(repository_uri)
     assert match, repository_uri
     ecr = boto3.client("ecr", region_name=match["region"])
     token = ecr.get_authorization_token(registryIds=[match["account"]])["authorizationData"][0]

@@ -8,24 +8,21 @@ is pulled once per reference and process; a reference that changes is a new imag
 from __future__ import annotations
 
 import logging
-import re
 import threading
 
 import docker
 from docker.errors import APIError, ImageNotFound
 
+from harness.ecr import ECR_URI
 from harness.localcloud.docker.exceptions import ImageMissingError
 
 log = logging.getLogger(__name__)
 
-_ECR = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/(?P<rest>.+)$")
-
-
 def registry_reference(image_uri: str, registry_address: str) -> str:
     """The reference to pull for a function's ``image_uri`` (ECR URIs point at the local registry)."""
-    match = _ECR.match(image_uri)
+    match = ECR_URI.match(image_uri)
     if match:
-        return f"{registry_address}/{match.group('rest')}"
+        return f"{registry_address}/{match.group('repo')}"
     return image_uri
 
 
