@@ -142,6 +142,20 @@ def test_local_stack_is_a_working_copy(workspace: Path, tmp_path: Path) -> None:
     assert (work / ".terraform.lock.hcl").exists()
 
 
+def test_lifecycle_configuration_is_absent_locally(workspace: Path, tmp_path: Path) -> None:
+    """Its fixed 55 s wait is gone from local applies; the committed module still has it for AWS."""
+    stack = tmp_path / "terraform" / "s3"
+    shutil.copytree(workspace / "terraform" / "s3", stack)
+    (tmp_path / "modules").symlink_to(workspace / "modules")
+    copies = tmp_path / "state" / "modules"
+    sync_local_stack(stack, tmp_path / "state" / "stack", "http://127.0.0.1:1", modules_dir=copies)
+    local = (copies / "model_bucket" / "local_override.tf").read_text()
+    assert 'resource "aws_s3_bucket_lifecycle_configuration" "this" {\n  count = 0\n}' in local
+    committed = (workspace / "modules" / "model_bucket" / "main.tf").read_text()
+    assert 'resource "aws_s3_bucket_lifecycle_configuration" "this"' in committed
+    assert not list((workspace / "modules" / "model_bucket").glob("*_override.tf"))
+
+
 def test_legacy_override_is_removed_but_not_a_users(tmp_path: Path) -> None:
     (tmp_path / "local_override.tf").write_text(f"{GENERATED_MARK} for the local target\n")
     assert remove_legacy_override(tmp_path) and not (tmp_path / "local_override.tf").exists()
