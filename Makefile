@@ -32,8 +32,8 @@ test: setup ## Lint, unit, image, local-cloud, Terraform and integration tests (
 	terraform fmt -check -recursive modules terraform
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-unit: setup ## Fast tests only (no Docker, no Terraform applies)
-	$(PY) -m pytest -m "not docker and not localcloud and not integration" $(PYTEST_ARGS)
+unit: setup ## Fast tests only (no Docker, no local cloud, no Terraform plans or applies, no checkov)
+	$(PY) -m pytest -m "not docker and not localcloud and not integration and not slow" $(PYTEST_ARGS)
 
 integration: setup ## Deploy each variant on the local cloud, query it, destroy it
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
