@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.images.engine import docker_client
 from harness.images.locks import file_lock
 from harness.images.progress import Log, print_line
-from harness.paths import state_dir
+from harness.paths import cache_dir
 
 BASE_IMAGE = "lambda-inference/base:py3.11-bookworm"
 SUITE = "bookworm"
@@ -75,7 +75,7 @@ def ensure_base_image(image: str = BASE_IMAGE, log: Log = print_line) -> str:
     """Return the base image's tag, building it first when missing or made by another recipe."""
     if base_is_current(image):
         return image
-    with file_lock(state_dir() / "build" / "base.lock"):
+    with file_lock(cache_dir() / "build" / "base.lock"):
         if not base_is_current(image):  # another process may have built it while we waited
             build_base_image(image, log)
     return image
@@ -83,7 +83,7 @@ def ensure_base_image(image: str = BASE_IMAGE, log: Log = print_line) -> str:
 
 def build_base_image(image: str = BASE_IMAGE, log: Log = print_line) -> str:
     """debootstrap a minimal bookworm with python3, trim it, and import it as ``image``."""
-    work = state_dir() / "build" / "base"
+    work = cache_dir() / "build" / "base"
     rootfs, archive = work / "rootfs", work / "rootfs.tar"
     _remove_tree(rootfs)
     work.mkdir(parents=True, exist_ok=True)

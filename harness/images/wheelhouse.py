@@ -23,7 +23,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.images.locks import file_lock
 from harness.images.progress import Log, print_line
-from harness.paths import FUNCTION_DIR, state_dir
+from harness.paths import FUNCTION_DIR, cache_dir
 
 REQUIREMENTS_DIR = FUNCTION_DIR / "requirements"
 BASE_REQUIREMENTS = REQUIREMENTS_DIR / "base.txt"
@@ -95,7 +95,7 @@ class Wheelhouse:
 
 
 def wheelhouse_dir(requirements: Requirements) -> Path:
-    return state_dir() / "wheelhouse" / requirements.name
+    return cache_dir() / "wheelhouse" / requirements.name
 
 
 def inputs_hash(requirements: Requirements) -> str:
