@@ -126,7 +126,9 @@ class Stack:
 
     ``endpoint_url`` is where the local target's AWS APIs are (default: the gateway); tests pass
     their own moto. ``stacks_dir`` and ``state_root`` let tests run a copy of the stacks with state
-    in a temporary folder, so they never touch the developer's deployments.
+    in a temporary folder, so they never touch the developer's deployments. ``stack_dir`` is the
+    committed source, only ever read; ``work_dir`` is where Terraform runs (for the local target
+    the generated copy in ``state_dir/stack``, for AWS ``stack_dir`` itself).
     """
 
     def __init__(
@@ -197,8 +199,9 @@ class Stack:
         """``terraform init`` with this stack's state path; skipped when nothing it depends on changed.
 
         Terraform must be re-initialised when the backend path or a module source changes (the local
-        override points module blocks at copies), so the init is keyed on those and ``-reconfigure``
-        is always passed: the local backend has nothing to migrate. Returns whether it ran.
+        override points module blocks at modules/ or their copies), so the init is keyed on the
+        working folder's ``*.tf``, and ``-reconfigure`` is always passed: the local backend has
+        nothing to migrate. Returns whether it ran.
         """
         self.prepare()
         fingerprint = self._init_fingerprint()
