@@ -9,6 +9,7 @@ MODEL   ?= nlp1
 QUESTION ?= When was the car invented?
 CONTEXT ?= Cars came into global use during the 20th century, and developed economies depend on them. The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. One of the first cars accessible to the masses was the 1908 Model T, an American car manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they replaced animal-drawn carriages and carts, but took much longer to be accepted in Western Europe and other parts of the world.
 PYTEST_ARGS ?=
+ARGS    ?= plan
 
 PY      := .venv/bin/python
 HARNESS := $(PY) -m harness
@@ -17,7 +18,7 @@ SETUP   := bash scripts/setup.sh
 export HF_HUB_CACHE ?= $(abspath ../shared/hf-cache)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: help setup test unit lint fmt validate checkov integration image publish deploy destroy plan invoke logs \
+.PHONY: help setup test unit lint fmt validate checkov integration image publish deploy destroy plan tf invoke logs \
         local-up local-down local-status bench clean
 
 help: ## List the targets
@@ -31,8 +32,8 @@ test: setup ## Lint, unit, image, local-cloud, Terraform and integration tests (
 	terraform fmt -check -recursive modules terraform
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-unit: setup ## Fast tests only (no Docker, no Terraform applies)
-	$(PY) -m pytest -m "not docker and not localcloud and not integration" $(PYTEST_ARGS)
+unit: setup ## Fast tests only (no Docker, no local cloud, no Terraform plans or applies, no checkov)
+	$(PY) -m pytest -m "not docker and not localcloud and not integration and not slow" $(PYTEST_ARGS)
 
 integration: setup ## Deploy each variant on the local cloud, query it, destroy it
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
@@ -62,6 +63,9 @@ destroy: setup ## Destroy VARIANT's stack
 
 plan: setup ## terraform plan for VARIANT
 	$(HARNESS) plan --variant $(VARIANT) --target $(TARGET) --catalog $(CATALOG)
+
+tf: setup ## Any terraform command on VARIANT's stack as the harness runs it: make tf VARIANT=efs ARGS="state list"
+	$(HARNESS) terraform --variant $(VARIANT) --target $(TARGET) -- $(ARGS)
 
 invoke: setup ## POST a question: make invoke VARIANT=efs MODEL=nlp2 QUESTION=... CONTEXT=...
 	$(HARNESS) invoke --variant $(VARIANT) --target $(TARGET) --model "$(MODEL)" --question "$(QUESTION)" --context "$(CONTEXT)"

@@ -57,6 +57,17 @@ def _cmd_plan(args: argparse.Namespace) -> None:
     print("no changes" if not changes else f"{changes} change(s) planned")
 
 
+def _cmd_terraform(args: argparse.Namespace) -> None:
+    from harness import deploy
+
+    args_ = list(args.args[1:] if args.args[:1] == ["--"] else args.args)
+    if not args_:
+        raise HarnessError("name a Terraform command: python -m harness terraform --variant s3 -- plan")
+    returncode = deploy.terraform(args.variant, args.target, args_)
+    if returncode:
+        raise SystemExit(returncode)
+
+
 def _cmd_invoke(args: argparse.Namespace) -> None:
     from harness import deploy
 
@@ -118,6 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         _variant_args(p)
         p.set_defaults(func=func)
+
+    p = sub.add_parser(
+        "terraform",
+        help="any terraform command on a variant's stack, as the harness runs it (e.g. -- plan)",
+        description="Runs terraform in the folder the harness uses (for the local target a working "
+        "copy under the state folder with the generated override), with the harness's state, "
+        "provider mirror and credentials, and the last deploy's variables for plan/apply/destroy.",
+    )
+    _variant_args(p)
+    p.add_argument("args", nargs=argparse.REMAINDER, help="terraform's arguments, after --")
+    p.set_defaults(func=_cmd_terraform)
 
     p = sub.add_parser("invoke", help="POST a question to a deployed variant")
     _variant_args(p)

@@ -278,6 +278,18 @@ def plan(variant: str, target: str = "local", catalog_name: str = "offline") -> 
     return len(stack.plan(_saved_variables(stack)).changes)
 
 
+def terraform(variant: str, target: str, args: list[str]) -> int:
+    """Run ``terraform <args>`` by hand on the stack the harness deploys (``make tf``).
+
+    For the local target that is the generated working copy under the state folder, with the local
+    cloud started first; the commands that take variables get the last deploy's. Returns
+    Terraform's exit code.
+    """
+    stack = _stack(variant, target)
+    say(f"terraform {' '.join(args)} in {stack.work_dir}")
+    return stack.run_by_hand(args, var_file=_variables_path(stack))
+
+
 def invoke(variant: str, target: str, model_type: str, question: str, context: str) -> tuple[int, Any]:
     stack = _stack(variant, target)
     api_url = stack.output().get("api_url")

@@ -23,6 +23,22 @@ def state_dir() -> Path:
     return path
 
 
+def cache_dir() -> Path:
+    """Where built artifacts live: wheelhouse, RIE, base-image build, ONNX exports, model bundles.
+
+    They are content-addressed and describe no deployment, so several state folders can share
+    them: the test sessions run with a state folder of their own (no deployment, service or port
+    of the user's) and ``LAMBDA_INFERENCE_CACHE`` pointing at the user's cache, instead of
+    rebuilding gigabytes. Unset, it is the state folder, as it always was.
+    """
+    explicit = os.environ.get("LAMBDA_INFERENCE_CACHE")
+    if not explicit:
+        return state_dir()
+    path = Path(explicit)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def shared_dir() -> Path:
     """``../shared`` beside the checkout: the offline model cache and the SQuAD dev set."""
     return Path(os.environ.get("LAMBDA_INFERENCE_SHARED", REPO_ROOT.parent / "shared"))

@@ -17,7 +17,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.images.engine import docker_client
 from harness.images.locks import file_lock
-from harness.paths import state_dir
+from harness.paths import cache_dir
 from harness.progress import Log, say
 
 BASE_IMAGE = "lambda-inference/base:py3.11-bookworm"
@@ -92,7 +92,7 @@ def ensure_base_image(image: str = BASE_IMAGE, log: Log = say) -> str:
     """Return the base image's tag, building it first when missing or made by another recipe."""
     if base_is_current(image):
         return image
-    with file_lock(state_dir() / "build" / "base.lock"):
+    with file_lock(cache_dir() / "build" / "base.lock"):
         if not base_is_current(image):  # another process may have built it while we waited
             build_base_image(image, log)
     return image
@@ -100,7 +100,7 @@ def ensure_base_image(image: str = BASE_IMAGE, log: Log = say) -> str:
 
 def build_base_image(image: str = BASE_IMAGE, log: Log = say) -> str:
     """debootstrap a minimal bookworm with python3, trim it, and import it as ``image``."""
-    work = state_dir() / "build" / "base"
+    work = cache_dir() / "build" / "base"
     rootfs, archive = work / "rootfs", work / "rootfs.tar"
     _remove_tree(rootfs)
     work.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from harness.images.context import BuildContext, add_function_sources, add_model
 from harness.images.engine import docker_client, image_exists
 from harness.images.rie import ensure_rie
 from harness.images.wheelhouse import PYTHON_VERSION, ensure_wheelhouse, runtimes_name
-from harness.paths import FUNCTION_DIR, VARIANTS, state_dir
+from harness.paths import FUNCTION_DIR, VARIANTS, cache_dir
 from harness.progress import Log, say
 
 FUNCTION_REPOSITORY_PREFIX = "lambda-inference/function-"
@@ -143,7 +143,7 @@ def build_function_image(
 
 def _build(client: docker.DockerClient, plan: ImagePlan, log: Log) -> None:
     # A name of its own: two builds of the same tag at once must not write one file.
-    archive = state_dir() / "build" / f"context-{plan.content_hash[:TAG_LENGTH]}-{os.getpid()}.tar"
+    archive = cache_dir() / "build" / f"context-{plan.content_hash[:TAG_LENGTH]}-{os.getpid()}.tar"
     started = time.monotonic()
     log(f"image: building {plan.tag} (target {plan.target}, base {plan.base_image})")
     plan.context.write_tar(archive)

@@ -12,14 +12,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from harness.paths import state_dir
+from harness.paths import cache_dir
 
 SAM_CLI_VERSION = "1.170.0"
 _MEMBER = "samcli/local/rapid/aws-lambda-rie-x86_64"
 
 
 def rie_path() -> Path:
-    return state_dir() / "bin" / "aws-lambda-rie"
+    return cache_dir() / "bin" / "aws-lambda-rie"
 
 
 def ensure_rie() -> Path:

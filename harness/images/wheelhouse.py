@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.images.locks import file_lock
-from harness.paths import FUNCTION_DIR, state_dir
+from harness.paths import FUNCTION_DIR, cache_dir
 from harness.progress import Log, say
 
 REQUIREMENTS_DIR = FUNCTION_DIR / "requirements"
@@ -95,7 +95,7 @@ class Wheelhouse:
 
 
 def wheelhouse_dir(requirements: Requirements) -> Path:
-    return state_dir() / "wheelhouse" / requirements.name
+    return cache_dir() / "wheelhouse" / requirements.name
 
 
 def inputs_hash(requirements: Requirements) -> str:

@@ -46,7 +46,7 @@ from inference.contract import (
 from harness.models.digests import DigestCache
 from harness.models.export import export_model
 from harness.models.resolve import ResolvedModel, resolve_catalog
-from harness.paths import state_dir
+from harness.paths import cache_dir
 from harness.progress import say
 
 STAGING_NAME = ".staging"
@@ -55,7 +55,7 @@ MIB = 1024 * 1024
 
 def default_bundle_dir(catalog_name: str) -> Path:
     """Where a catalog's bundle lives: ``.state/models/<catalog>/`` (see docs/design.md)."""
-    return state_dir() / "models" / catalog_name
+    return cache_dir() / "models" / catalog_name
 
 
 def digest_cache_path(dest: Path) -> Path:

@@ -37,7 +37,7 @@ from inference.contract import (
 
 from harness.errors import HarnessError
 from harness.models.resolve import ResolvedModel
-from harness.paths import state_dir
+from harness.paths import cache_dir
 from harness.progress import say
 
 GRAPH_FILE = ONNX_GRAPH_FILE
@@ -133,7 +133,7 @@ class ExportedModel:
 
 
 def exports_dir() -> Path:
-    return state_dir() / "exports"
+    return cache_dir() / "exports"
 
 
 def export_dir(model: ResolvedModel, settings: ExportSettings) -> Path:

@@ -9,7 +9,9 @@ must see it move), and a failure raises ``TerraformError`` carrying stderr.
 State lives outside the stack folder (``.state/terraform/<target>/<variant>/``), one per target
 and variant, so the same stack can be deployed locally and to AWS without the two ever touching
 each other's state, and a failed apply leaves exactly what Terraform wrote: running apply again
-creates what is missing and replaces what is tainted.
+creates what is missing and replaces what is tainted. The local target also runs Terraform in a
+working copy of the stack there (``stack/``, with the generated override); the AWS target runs in
+the committed ``terraform/<variant>/``, which the harness never writes to.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from python_terraform import IsFlagged, Terraform
 
 from harness.paths import TERRAFORM_DIR, VARIANTS
 from harness.terraform.cliconfig import terraform_env, terraform_state_root, write_cli_config
-from harness.terraform.override import default_endpoint_url, remove_override, write_override
+from harness.terraform.override import default_endpoint_url, sync_local_stack
+from harness.terraform.workcopy import remove_legacy_override
 
 TARGETS = ("local", "aws")
+#: Commands that read variables: a hand-run one gets the deploy's saved variables as a var file.
+VARIABLE_COMMANDS = ("plan", "apply", "destroy", "refresh", "import", "console")
 ProgressCallback = Callable[[str], None]
 
 
@@ -121,7 +126,9 @@ class Stack:
 
     ``endpoint_url`` is where the local target's AWS APIs are (default: the gateway); tests pass
     their own moto. ``stacks_dir`` and ``state_root`` let tests run a copy of the stacks with state
-    in a temporary folder, so they never touch the developer's deployments.
+    in a temporary folder, so they never touch the developer's deployments. ``stack_dir`` is the
+    committed source, only ever read; ``work_dir`` is where Terraform runs (for the local target
+    the generated copy in ``state_dir/stack``, for AWS ``stack_dir`` itself).
     """
 
     def __init__(
@@ -152,13 +159,15 @@ class Stack:
         self.state_path = self.state_dir / "terraform.tfstate"
         self.data_dir = self.state_dir / ".terraform"
         self.modules_dir = self.state_dir / "modules"
+        # Where Terraform runs: the local target's generated twin, or the committed folder itself.
+        self.work_dir = self.state_dir / "stack" if target == "local" else self.stack_dir
         self.cli_config = root / "terraformrc"
         self.lock_timeout = lock_timeout
         binary = terraform_bin or shutil.which("terraform")
         if not binary:
             raise FileNotFoundError("terraform is not on PATH (Terraform >= 1.5 is needed)")
         self._tf = Terraform(
-            working_dir=str(self.stack_dir), terraform_bin_path=binary, is_env_vars_included=False
+            working_dir=str(self.work_dir), terraform_bin_path=binary, is_env_vars_included=False
         )
 
     def __repr__(self) -> str:
@@ -167,22 +176,32 @@ class Stack:
     # ------------------------------------------------------------------ setup
 
     def prepare(self) -> None:
-        """Write the local override (local target) or make sure there is none (AWS target)."""
+        """Sync the local target's working copy (stack files, override, module copies).
+
+        Either target also deletes the ``local_override.tf`` an earlier harness wrote into the
+        committed folder: with it there, a hand-run ``terraform apply`` in ``terraform/<variant>``
+        would go to 127.0.0.1. The state needs no migration (it was always in ``state_dir``).
+        """
         self.state_dir.mkdir(parents=True, exist_ok=True)
         write_cli_config(path=self.cli_config)
+        if remove_legacy_override(self.stack_dir):
+            self.progress(f"removed the old generated {self.stack_dir / 'local_override.tf'}")
         if self.target == "local":
-            write_override(
-                self.stack_dir, self.endpoint_url, modules_dir=self.modules_dir, variant=self.variant
+            sync_local_stack(
+                self.stack_dir,
+                self.work_dir,
+                self.endpoint_url,
+                modules_dir=self.modules_dir,
+                variant=self.variant,
             )
-        else:
-            remove_override(self.stack_dir)
 
     def init(self, *, force: bool = False) -> bool:
         """``terraform init`` with this stack's state path; skipped when nothing it depends on changed.
 
         Terraform must be re-initialised when the backend path or a module source changes (the local
-        override points module blocks at copies), so the init is keyed on those and ``-reconfigure``
-        is always passed: the local backend has nothing to migrate. Returns whether it ran.
+        override points module blocks at modules/ or their copies), so the init is keyed on the
+        working folder's ``*.tf``, and ``-reconfigure`` is always passed: the local backend has
+        nothing to migrate. Returns whether it ran.
         """
         self.prepare()
         fingerprint = self._init_fingerprint()
@@ -282,12 +301,29 @@ class Stack:
         """The environment every command of this stack runs with."""
         return terraform_env(self.target, self.variant, data_dir=self.data_dir, cli_config=self.cli_config)
 
+    def run_by_hand(self, args: Sequence[str], *, var_file: Path | None = None) -> int:
+        """Any Terraform command on this stack as the harness runs it; the terminal is Terraform's.
+
+        Same folder, state, provider mirror and credentials as ``apply``, so what a user plans or
+        applies by hand is what ``make deploy`` would. ``var_file`` (the deploy's saved variables)
+        is passed to the commands that read variables through ``TF_CLI_ARGS_<command>``, Terraform's
+        own way to add arguments. Prompts stay on (``TF_INPUT`` unset). Returns the exit code.
+        """
+        self.init()
+        env = self.env()
+        env.pop("TF_INPUT", None)
+        env.pop("TF_IN_AUTOMATION", None)
+        if var_file is not None and var_file.is_file():
+            for command in VARIABLE_COMMANDS:
+                env.setdefault(f"TF_CLI_ARGS_{command}", f"-var-file={var_file}")
+        return subprocess.call([self._tf.terraform_bin_path, *args], cwd=self.work_dir, env=env)
+
     # ------------------------------------------------------------------ internals
 
     def _init_fingerprint(self) -> str:
         digest = hashlib.sha256()
         digest.update(f"{self.target}\0{self.state_path}\0{self.cli_config.read_text()}\0".encode())
-        for tf in sorted(self.stack_dir.glob("*.tf")):
+        for tf in sorted(self.work_dir.glob("*.tf")):
             digest.update(tf.name.encode() + b"\0" + tf.read_bytes() + b"\0")
         return digest.hexdigest()
 
@@ -319,7 +355,7 @@ class Stack:
     def _execute(self, cmd: list[str], *, stream: bool) -> tuple[int, str, str]:
         proc = subprocess.Popen(
             cmd,
-            cwd=self.stack_dir,
+            cwd=self.work_dir,
             env=self.env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -15,7 +15,7 @@ import requests
 
 from harness import deploy, localcloud
 from harness.deploy import CAR_CONTEXT, CAR_QUESTION
-from harness.paths import VARIANTS
+from harness.paths import MODULES_DIR, TERRAFORM_DIR, VARIANTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.localcloud]
 
@@ -81,6 +81,13 @@ def test_direct_lambda_invoke(deployed):
     )
     assert "FunctionError" not in result
     assert json.loads(result["Payload"].read())["answer"] == "1886"
+
+
+def test_the_committed_folders_hold_nothing_of_the_local_target(deployed):
+    """A hand-run `terraform -chdir=terraform/<variant> plan` after `make deploy` means AWS."""
+    for folder in (TERRAFORM_DIR / deployed.variant, *MODULES_DIR.iterdir()):
+        generated = sorted(p.name for p in folder.glob("*override.tf"))
+        assert generated == [], f"{folder} holds {generated}"
 
 
 def test_plan_after_apply_has_no_changes(deployed):

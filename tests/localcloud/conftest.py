@@ -2,7 +2,8 @@
 
 It never touches a developer's running instance: other ports, other pid files, another network
 name, and every container labelled with this instance's id. ``down`` runs in the finalizer
-whatever happens. Tests deploy by writing Terraform state files (``tfstate.StackState``).
+whatever happens, and checks that it left nothing (``_down_leaves_nothing``). Tests deploy by
+writing Terraform state files (``tfstate.StackState``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import pytest
 import requests
 from botocore.config import Config
 
+from harness.localcloud import processes
 from harness.localcloud.config import LABEL_INSTANCE, Settings
 from harness.localcloud.docker.client import engine_answers, engine_client
-from harness.localcloud.services import down, gateway_health, up
+from harness.localcloud.leftovers import docker_objects
+from harness.localcloud.services import down, gateway_health, status, up
 
 from .testimage import REGISTRY_REPOSITORY, build_test_image, push_test_image, untag_pushed
 from .tfstate import StackState
@@ -117,6 +120,28 @@ class Cloud:
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def _down_leaves_nothing(settings: Settings) -> None:
+    """The session's end, whatever ran before: ``down`` stops every service it started and removes
+    everything labelled with this instance (tests leave environments running on purpose), and a
+    second ``down`` has nothing left to do. Failures show as an error of the last test."""
+    before = status(settings)
+    pids = {name: entry["pid"] for name, entry in before["services"].items() if entry.get("pid")}
+    down(settings)
+    left = docker_objects(settings)
+    assert left == {"containers": [], "networks": [], "volumes": []}, f"down left {left}"
+    for name, pid in pids.items():
+        if name != "dockerd":
+            record = processes.ProcessRecord(name, pid, [], 0, "", 0.0)
+            assert not processes.alive(record), f"{name} (pid {pid}) still runs"
+    for port in (settings.port, settings.moto_port, settings.registry_port):
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+    assert not any(settings.services_dir.glob("*.pid"))
+    again = down(settings)
+    assert again == {"stopped": [], "removed": {"containers": [], "networks": [], "volumes": []}}
+
+
 @pytest.fixture(scope="session")
 def engine() -> None:
     if not engine_answers():
@@ -142,8 +167,9 @@ def cloud(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "LOCALCLOUD_MOTO_PORT": str(_free_port()),
         "LOCALCLOUD_REGISTRY_PORT": str(_free_port()),
     }
-    saved = {key: os.environ.get(key) for key in overrides}
+    saved = {key: os.environ.get(key) for key in [*overrides, "LOCALCLOUD_NETWORK"]}
     os.environ.update(overrides)
+    os.environ.pop("LOCALCLOUD_NETWORK", None)  # the caller's network is not ours: one named after our state
     settings = Settings.from_env()
     try:
         up(settings)
@@ -157,7 +183,7 @@ def cloud(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield Cloud(settings, f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{repo_and_tag}", registry_image)
     finally:
         try:
-            down(settings)
+            _down_leaves_nothing(settings)
             client = engine_client()
             try:  # the tag the runtime pulled from this session's registry (a port nobody reuses)
                 untag_pushed(

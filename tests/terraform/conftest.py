@@ -77,6 +77,16 @@ def pristine_tree(tmp_path_factory: pytest.TempPathFactory, terraform_bin: str) 
     return _copy_tree(tmp_path_factory.mktemp("tfsrc"))
 
 
+@pytest.fixture(autouse=True)
+def _plans_are_slow(request: pytest.FixtureRequest) -> None:
+    """A test that plans or applies (it needs moto) must be marked slow: ``make unit`` selects
+    ``not slow`` and must stay seconds long."""
+    if "moto_url" in request.fixturenames and not (
+        request.node.get_closest_marker("slow") or request.node.get_closest_marker("integration")
+    ):
+        pytest.fail(f"{request.node.nodeid} plans against moto but is not marked slow")
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

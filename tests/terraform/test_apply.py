@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -81,9 +82,19 @@ def leftovers(moto_url: str, name: str) -> list[str]:
     return found
 
 
+def tree(root: Path) -> list[str]:
+    """Every file under a copy's ``terraform/`` and ``modules/``, relative to the copy."""
+    return sorted(str(p.relative_to(root)) for d in ("terraform", "modules") for p in (root / d).rglob("*"))
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_apply_plan_destroy(
-    make_stack: Callable[..., Stack], variables_for: Variables, moto_url: str, variant: str
+    make_stack: Callable[..., Stack],
+    variables_for: Variables,
+    moto_url: str,
+    variant: str,
+    workspace: Path,
+    pristine_tree: Path,
 ) -> None:
     name = f"inference-{variant}"
     stack = make_stack(variant, state=f"apply-{variant}")
@@ -120,6 +131,10 @@ def test_apply_plan_destroy(
 
         plan = stack.plan(variables)
         assert not plan.has_changes, f"plan after apply is not empty:\n{plan.summary()}"
+        # Everything the local target needs is in its working copy: the stacks and modules it
+        # was applied from hold exactly the committed files (no override, lock file or state).
+        assert tree(workspace) == tree(pristine_tree)
+        assert stack.work_dir.is_relative_to(stack.state_dir)
 
         if variant == "efs":
             # Everything a user may change between two deploys: updates must round-trip as well.

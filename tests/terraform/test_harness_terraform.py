@@ -22,20 +22,23 @@ from harness.terraform.cliconfig import (
     write_cli_config,
 )
 from harness.terraform.override import (
+    MODULE_ABSENT_LOCALLY,
     MODULE_IGNORE_CHANGES,
     SERVICES,
     module_calls,
-    remove_override,
     render_override,
-    write_override,
+    sync_local_stack,
 )
 from harness.terraform.runner import ResourceChange, _is_data_address
+from harness.terraform.workcopy import GENERATED_MARK, remove_legacy_override
 
 FAKE_TERRAFORM = """#!/bin/sh
 # Records its arguments and environment, then behaves per the subcommand.
 printf '%s\\n' "$*" >> "$FAKE_TF_LOG"
-printf 'TF_DATA_DIR=%s TF_CLI_CONFIG_FILE=%s TF_IN_AUTOMATION=%s AWS_ACCESS_KEY_ID=%s\\n' \\
+printf 'TF_DATA_DIR=%s TF_CLI_CONFIG_FILE=%s TF_IN_AUTOMATION=%s AWS_ACCESS_KEY_ID=%s ' \\
   "$TF_DATA_DIR" "$TF_CLI_CONFIG_FILE" "$TF_IN_AUTOMATION" "$AWS_ACCESS_KEY_ID" >> "$FAKE_TF_LOG"
+printf 'TF_INPUT=%s TF_CLI_ARGS_plan=%s cwd=%s\\n' "$TF_INPUT" "$TF_CLI_ARGS_plan" "$(pwd -P)" \\
+  >> "$FAKE_TF_LOG"
 case "$1" in
   init) echo "Initializing the backend..."; echo "Terraform has been successfully initialized!";;
   apply) echo "module.x.aws_thing.this: Creating..."; echo "Apply complete!";;
@@ -96,10 +99,11 @@ def test_override_points_every_service_at_the_endpoint() -> None:
     assert "skip_requesting_account_id" not in text
 
 
-def test_override_module_copies(workspace: Path, tmp_path: Path) -> None:
+def test_local_stack_is_a_working_copy(workspace: Path, tmp_path: Path) -> None:
     stack = tmp_path / "terraform" / "efs"
     shutil.copytree(workspace / "terraform" / "efs", stack)
     (tmp_path / "modules").symlink_to(workspace / "modules")  # ../../modules from the stack
+    committed = {p.name: p.read_text() for p in stack.iterdir()}
     calls = {c.name: c.source_dir.name for c in module_calls(stack)}
     assert calls == {
         "image_repository": "image_repository",
@@ -108,10 +112,20 @@ def test_override_module_copies(workspace: Path, tmp_path: Path) -> None:
         "api": "inference_api",
         "seeder": "inference_api",
     }
-    copies = tmp_path / "state" / "modules"
-    override = write_override(stack, "http://127.0.0.1:1", modules_dir=copies).read_text()
-    assert 'module "api" {' in override and 'module "seeder" {' in override
-    assert 'module "model_bucket"' not in override, "modules without ignores keep their source"
+    state = tmp_path / "state" / "local" / "efs"
+    work, copies = state / "stack", state / "modules"
+    override = sync_local_stack(stack, work, "http://127.0.0.1:1", modules_dir=copies).read_text()
+    assert {p.name: p.read_text() for p in stack.iterdir()} == committed, "the stack is only read"
+    for name in committed:
+        if name.endswith(".tf"):
+            assert (work / name).read_text() == committed[name]
+    # Every module block is pointed somewhere that resolves from the copy: its private copy when
+    # the local target changes it, the committed module otherwise.
+    for name, folder in calls.items():
+        changed = folder in MODULE_IGNORE_CHANGES or folder in MODULE_ABSENT_LOCALLY
+        expected = copies / folder if changed else workspace / "modules" / folder
+        source = override.split(f'module "{name}" {{\n  source = "', 1)[1].split('"', 1)[0]
+        assert (work / source).resolve() == expected.resolve(), name
     copy_override = (copies / "inference_api" / "local_override.tf").read_text()
     for address, attributes in MODULE_IGNORE_CHANGES["inference_api"].items():
         assert f'resource "{address.split(".")[0]}" "{address.split(".")[1]}"' in copy_override
@@ -119,17 +133,40 @@ def test_override_module_copies(workspace: Path, tmp_path: Path) -> None:
     assert (copies / "inference_api" / "main.tf").read_text() == (
         workspace / "modules" / "inference_api" / "main.tf"
     ).read_text()
-    # Files gone from the module go from the copy too.
+    # Files gone from the module or the stack go from the copies too; others stay.
     (copies / "inference_api" / "stale.tf").write_text("# old\n")
-    write_override(stack, "http://127.0.0.1:1", modules_dir=copies)
-    assert not (copies / "inference_api" / "stale.tf").exists()
-    assert remove_override(stack) and not (stack / "local_override.tf").exists()
-    assert not remove_override(stack)
+    (work / "stale.tf").write_text("# old\n")
+    (work / ".terraform.lock.hcl").write_text("# kept\n")
+    sync_local_stack(stack, work, "http://127.0.0.1:1", modules_dir=copies)
+    assert not (copies / "inference_api" / "stale.tf").exists() and not (work / "stale.tf").exists()
+    assert (work / ".terraform.lock.hcl").exists()
+
+
+def test_lifecycle_configuration_is_absent_locally(workspace: Path, tmp_path: Path) -> None:
+    """Its fixed 55 s wait is gone from local applies; the committed module still has it for AWS."""
+    stack = tmp_path / "terraform" / "s3"
+    shutil.copytree(workspace / "terraform" / "s3", stack)
+    (tmp_path / "modules").symlink_to(workspace / "modules")
+    copies = tmp_path / "state" / "modules"
+    sync_local_stack(stack, tmp_path / "state" / "stack", "http://127.0.0.1:1", modules_dir=copies)
+    local = (copies / "model_bucket" / "local_override.tf").read_text()
+    assert 'resource "aws_s3_bucket_lifecycle_configuration" "this" {\n  count = 0\n}' in local
+    committed = (workspace / "modules" / "model_bucket" / "main.tf").read_text()
+    assert 'resource "aws_s3_bucket_lifecycle_configuration" "this"' in committed
+    assert not list((workspace / "modules" / "model_bucket").glob("*_override.tf"))
+
+
+def test_legacy_override_is_removed_but_not_a_users(tmp_path: Path) -> None:
+    (tmp_path / "local_override.tf").write_text(f"{GENERATED_MARK} for the local target\n")
+    assert remove_legacy_override(tmp_path) and not (tmp_path / "local_override.tf").exists()
+    assert not remove_legacy_override(tmp_path)
+    (tmp_path / "local_override.tf").write_text("# mine\n")
+    assert not remove_legacy_override(tmp_path) and (tmp_path / "local_override.tf").exists()
 
 
 def test_ignore_changes_entries_name_real_resources(workspace: Path) -> None:
     """A typo in MODULE_IGNORE_CHANGES would make Terraform fail on "Missing resource to override"."""
-    for module, resources in MODULE_IGNORE_CHANGES.items():
+    for module, resources in [*MODULE_IGNORE_CHANGES.items(), *MODULE_ABSENT_LOCALLY.items()]:
         text = "".join(p.read_text() for p in (workspace / "modules" / module).glob("*.tf"))
         for address in resources:
             resource_type, name = address.split(".")
@@ -177,7 +214,9 @@ def test_runner_flags_env_and_streaming(fake_stack: tuple[Stack, Path, list[str]
     assert f"TF_DATA_DIR={stack.data_dir}" in calls[1] and "AWS_ACCESS_KEY_ID=test" in calls[1]
     assert "module.x.aws_thing.this: Creating..." in lines, "output lines reach the progress callback"
     assert outputs == {"api_url": "http://x/develop/"}
-    assert (stack.stack_dir / "local_override.tf").exists()
+    assert f"cwd={stack.work_dir}" in calls[1] and stack.work_dir.is_relative_to(stack.state_dir)
+    assert (stack.work_dir / "local_override.tf").exists() and (stack.work_dir / "main.tf").exists()
+    assert sorted(p.name for p in stack.stack_dir.iterdir()) == ["main.tf"], "committed folder untouched"
 
 
 def test_runner_init_only_when_needed(fake_stack: tuple[Stack, Path, list[str]]) -> None:
@@ -208,15 +247,34 @@ def test_runner_failure_carries_stderr(fake_stack: tuple[Stack, Path, list[str]]
     assert "Error: something broke" in lines, "stderr is streamed too"
 
 
-def test_aws_target_removes_the_override(fake_stack: tuple[Stack, Path, list[str]], tmp_path: Path) -> None:
-    stack, _, _ = fake_stack
+def test_both_targets_leave_the_committed_folder_alone(
+    fake_stack: tuple[Stack, Path, list[str]], tmp_path: Path
+) -> None:
+    """And both delete the override an earlier harness wrote there (a user's own one stays)."""
+    stack, log, lines = fake_stack
+    legacy = stack.stack_dir / "local_override.tf"
+    legacy.write_text(f"{GENERATED_MARK} for the local target: old layout\n")
     stack.prepare()
-    assert (stack.stack_dir / "local_override.tf").exists()
+    assert not legacy.exists() and any("removed the old generated" in line for line in lines)
+    legacy.write_text(f"{GENERATED_MARK} for the local target: old layout\n")
     aws = Stack("demo", "aws", stacks_dir=stack.stack_dir.parent, state_root=tmp_path / "state",
                 terraform_bin=stack._tf.terraform_bin_path)  # fmt: skip
-    aws.prepare()
-    assert not (stack.stack_dir / "local_override.tf").exists()
-    assert aws.state_dir != stack.state_dir
+    aws.plan({"image_uri": "r:t"})
+    assert not legacy.exists()
+    assert aws.work_dir == aws.stack_dir and aws.state_dir != stack.state_dir
+    assert f"cwd={aws.stack_dir}" in log.read_text()
+    assert sorted(p.name for p in stack.stack_dir.iterdir()) == ["main.tf"]
+
+
+def test_run_by_hand_passes_the_deploy_variables(fake_stack: tuple[Stack, Path, list[str]]) -> None:
+    stack, log, _ = fake_stack
+    var_file = stack.state_dir / "deploy-variables.json"
+    var_file.parent.mkdir(parents=True, exist_ok=True)
+    var_file.write_text('{"image_uri": "r:t"}')
+    assert stack.run_by_hand(["plan", "-no-color"], var_file=var_file) == 2
+    calls = log.read_text().splitlines()
+    assert calls[-2] == "plan -no-color" and f"cwd={stack.work_dir}" in calls[-1]
+    assert f"TF_CLI_ARGS_plan=-var-file={var_file}" in calls[-1] and "TF_INPUT= " in calls[-1]
 
 
 def test_unknown_target_or_variant() -> None:

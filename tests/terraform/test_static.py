@@ -55,6 +55,7 @@ def test_generated_override_is_fmt_clean(terraform_bin: str, tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [f"modules/{m}" for m in MODULES] + [f"terraform/{v}" for v in VARIANTS])
 def test_validate(terraform_bin: str, pristine_tree: Path, tmp_path: Path, path: str) -> None:
     """``init -backend=false`` with the provider mirror, then ``validate``, for every module and root."""
@@ -82,6 +83,7 @@ def _checkov() -> str | None:
     return shutil.which("checkov")
 
 
+@pytest.mark.slow
 def test_checkov_zero_failed(pristine_tree: Path) -> None:
     """checkov over modules/ and terraform/ (a pristine copy, test fixtures left out): zero failed
     checks; every skip says why in place."""

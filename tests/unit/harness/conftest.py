@@ -41,6 +41,7 @@ def models_hf_env(
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("LAMBDA_INFERENCE_STATE", str(tmp_path / "state"))
+    monkeypatch.delenv("LAMBDA_INFERENCE_CACHE", raising=False)  # bundles and exports go there too
     return cache
 
 
