@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
+from inference.config import RequestLimits
 from inference.errors import (
     BadRequestError,
     InferenceError,
@@ -74,10 +75,17 @@ def normalize_path(event: Mapping[str, Any]) -> dict[str, Any]:
     return {**event, "rawPath": prefix + route}
 
 
-def decode_body(body: str | None, is_base64: bool) -> Any:
-    """The JSON value of an HTTP body (base64 when API Gateway says so)."""
+def decode_body(body: Any, is_base64: bool) -> Any:
+    """The JSON value of an HTTP body (base64 when API Gateway says so); BadRequestError otherwise.
+
+    Whatever the bytes, this answers a value or a 400: besides malformed JSON, ``json.loads``
+    raises RecursionError on arrays or objects nested a few thousand deep and ValueError on an
+    integer of more than 4,300 digits (Python's int-string limit); both once answered 500.
+    """
     if body is None or body == "":
         raise BadRequestError("the request body is empty; send a JSON object with " + ", ".join(FIELDS))
+    if not isinstance(body, str):
+        raise BadRequestError(f"the request body must be text, not {_json_type(body)}")
     text = body
     if is_base64:
         try:
@@ -90,13 +98,18 @@ def decode_body(body: str | None, is_base64: bool) -> Any:
     except json.JSONDecodeError as exc:
         reason = f"{exc.msg} at position {exc.pos}"
         raise BadRequestError(f"the request body is not valid JSON ({reason})") from None
+    except RecursionError:
+        raise BadRequestError("the request body nests arrays or objects too deeply") from None
+    except ValueError:  # an integer over Python's int-string limit (4,300 digits)
+        raise BadRequestError("the request body holds a number too long to read") from None
 
 
-def parse_request(raw: Any, known_models: Collection[str] | None, max_context_chars: int) -> QARequest:
+def parse_request(raw: Any, known_models: Collection[str] | None, limits: RequestLimits) -> QARequest:
     """Validate a decoded request object; raises BadRequestError, PayloadTooLargeError or ModelNotFoundError.
 
     ``known_models`` None skips the model_type check (the manifest could not be read; the
-    service then answers 503 for the model asked for).
+    service then answers 503 for the model asked for). Lengths are checked before anything
+    scans the text, and text is checked to be encodable before any tokenizer sees it.
     """
     if not isinstance(raw, Mapping):
         raise BadRequestError(f"the request must be a JSON object, not {_json_type(raw)}")
@@ -107,16 +120,30 @@ def parse_request(raw: Any, known_models: Collection[str] | None, max_context_ch
         if not isinstance(raw[name], str):
             raise BadRequestError(f"field {name!r} must be a string, not {_json_type(raw[name])}")
     model_type, question, context = (raw[name] for name in FIELDS)
+    for name, value, limit, setting in (
+        ("question", question, limits.max_question_chars, "MAX_QUESTION_CHARS"),
+        ("context", context, limits.max_context_chars, "MAX_CONTEXT_CHARS"),
+    ):
+        if len(value) > limit:
+            raise PayloadTooLargeError(f"the {name} has {len(value)} characters", limit, setting)
     for name, value in (("model_type", model_type), ("question", question), ("context", context)):
         if not value.strip():
             raise BadRequestError(f"field {name!r} must not be empty")
-    if len(context) > max_context_chars:
-        raise PayloadTooLargeError(
-            f"the context has {len(context)} characters; the limit is {max_context_chars} (MAX_CONTEXT_CHARS)"
-        )
+        _check_text(name, value)
     if known_models is not None and model_type not in known_models:
         raise ModelNotFoundError(model_type, known_models)
     return QARequest(model_type=model_type, question=question, context=context)
+
+
+def _check_text(name: str, value: str) -> None:
+    """BadRequestError when ``value`` is not Unicode text: JSON's ``"\ud800"`` decodes to a lone
+    surrogate, which no UTF-8 encoder (the tokenizer's, the log's) accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequestError(
+            f"field {name!r} is not Unicode text: it holds a lone surrogate at character {exc.start}"
+        ) from None
 
 
 def _json_type(value: Any) -> str:
@@ -142,7 +169,7 @@ def answer_request(raw: Any, service: InferenceService, request_id: str) -> dict
         known: Collection[str] | None = service.model_types()
     except ManifestUnavailableError:  # validate the rest; the service then answers 503 for the model
         known = None
-    request = parse_request(raw, known, service.settings.max_context_chars)
+    request = parse_request(raw, known, service.settings.limits)
     return service.answer(request, request_id)
 
 

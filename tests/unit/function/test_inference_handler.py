@@ -105,6 +105,7 @@ def handler(store_root: Path) -> Iterator[ModuleType]:
         env.setenv("MODEL_STORE", "efs")
         env.setenv("MODEL_ROOT", str(store_root))
         env.setenv("MAX_CONTEXT_CHARS", "5000")
+        env.setenv("MAX_WINDOWS", "4")
         env.setenv("MODEL_MEMORY_BUDGET_MB", "1024")
         env.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3538")
         module = sys.modules.get("inference.handler")
@@ -216,7 +217,16 @@ GOOD = {"model_type": "nlp1", "question": "When?", "context": "In 1886."}
         (post({**GOOD, "context": "  "}), 400, "BadRequest", "'context' must not be empty"),
         (http_event("POST", "/", None), 400, "BadRequest", "body is empty"),
         (http_event("POST", "/", "%%%", b64=True), 400, "BadRequest", "not valid base64"),
-        (post({**GOOD, "question": "why " * 200}), 400, "BadRequest", "tokens long"),
+        (post({**GOOD, "question": "why " * 200}), 413, "PayloadTooLarge", "tokens long; the limit is 128"),
+        (post({**GOOD, "question": "q" * 2001}), 413, "PayloadTooLarge", "2000 (MAX_QUESTION_CHARS)"),
+        (post({**GOOD, "context": "! " * 2400}), 413, "PayloadTooLarge", "the limit is 4 (MAX_WINDOWS)"),
+        (
+            post('{"model_type": "nlp1", "question": "\\ud800", "context": "c"}'),
+            400,
+            "BadRequest",
+            "surrogate",
+        ),
+        (post("[" * 50_000), 400, "BadRequest", "too deeply"),
         (
             post({**GOOD, "model_type": "nlp3"}),
             404,
@@ -270,16 +280,22 @@ def test_an_unexpected_exception_is_a_generic_500_logged_with_its_traceback(
 
 
 def test_a_failed_init_answers_503_instead_of_crashing(
-    handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("MODEL_STORE", "floppy")
     failed = handler.initialise()
-    assert failed.service is None and "MODEL_STORE" in (failed.error or "")
+    assert failed.service is None and failed.error == handler.INIT_FAILED
     monkeypatch.setattr(handler, "environment", failed)
     for event in (post(GOOD), http_event("GET", "/models")):
         status, body = call(handler, event, lambda_context)
         assert status == 503 and body["error"]["code"] == "ServiceUnavailable"
+        assert body["error"]["message"] == handler.INIT_FAILED  # generic: no setting's value
     assert handler.handler(GOOD, lambda_context)["statusCode"] == 503
+    logged = [r for r in caplog.records if r.getMessage().startswith("init failed")]
+    assert logged and "MODEL_STORE must be one of" in str(logged[-1].exc_info[1])  # in full, in the log
 
 
 # --- the service: memory budget and new revisions with real models ------------------------------
