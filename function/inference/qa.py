@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 from inference import contract
 from inference.config import RequestLimits
@@ -148,44 +148,59 @@ def _pad_id(tokenizer: Tokenizer) -> int:
     return 0
 
 
-def _question_tokens(tokenizer: Tokenizer, question: str) -> int | None:
-    """The question's length in tokens, with a copy of the tokenizer that does not truncate.
+def _unreadable(exc: BaseException) -> UnanswerableInputError:
+    """UnanswerableInputError for a tokenizer failure; re-raises what is not about the input.
 
-    None when the tokenizer cannot read the question at all (it refuses a lone surrogate with a
-    TypeError; the API refuses those before, this only keeps a 500 out of direct callers).
+    The tokenizer raises TypeError on a lone surrogate (the API refuses those first; this keeps
+    a 500 out of direct callers), and a Rust panic surfaces as ``pyo3_runtime.PanicException``,
+    which derives from BaseException and so escapes every ``except Exception`` up to the Lambda
+    runtime: a question of 253 to 380 tokens with a long context made it panic on the stride
+    (``_check_question`` prevents that now); any other panic must not kill the request either.
     """
-    plain = Tokenizer.from_str(tokenizer.to_str())
-    plain.no_truncation()
+    if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+        raise exc  # KeyboardInterrupt, SystemExit: not about the input
+    return UnanswerableInputError("the question and context cannot be cut into windows")
+
+
+def _check_question(tokenizer: Tokenizer, question: str, limits: RequestLimits) -> None:
+    """PayloadTooLargeError when the question alone is over ``max_question_tokens``.
+
+    Counted before the pair is tokenized: the windowing tokenizer panics when the question leaves
+    a window no more room than the stride. Alone, the question is truncated at MAX_LENGTH too,
+    and tokenizers refuses one longer than that ("Second sequence not provided").
+    """
+    tokens: int | None
     try:
-        return len(plain.encode(question, add_special_tokens=False).ids)
+        tokens = len(tokenizer.encode(question, add_special_tokens=False).ids)
+    except TypeError as exc:
+        raise _unreadable(exc) from None
     except Exception:
-        return None
+        tokens = None  # longer than a whole window
+    except BaseException as exc:
+        raise _unreadable(exc) from None
+    if tokens is None or tokens > limits.max_question_tokens:
+        length = f"{tokens} tokens" if tokens is not None else f"more than {MAX_LENGTH} tokens"
+        raise PayloadTooLargeError(
+            f"the question is {length} long", limits.max_question_tokens, "MAX_QUESTION_TOKENS"
+        )
 
 
-def _too_long(tokens: int, limits: RequestLimits) -> PayloadTooLargeError:
-    return PayloadTooLargeError(
-        f"the question is {tokens} tokens long", limits.max_question_tokens, "MAX_QUESTION_TOKENS"
-    )
+def _tokenize_pair(tokenizer: Tokenizer, question: str, context: str) -> Encoding:
+    try:
+        return tokenizer.encode(question, context)
+    except BaseException as exc:
+        raise _unreadable(exc) from None
 
 
 def encode(tokenizer: Tokenizer, question: str, context: str, limits: RequestLimits | None = None) -> Windows:
-    """The windows of one question/context pair: one tokenization, whatever the question's length.
+    """The windows of one question/context pair, as one tokenization of the pair.
 
-    Raises PayloadTooLargeError beyond ``limits`` (before any array is built), and
-    UnanswerableInputError when the pair cannot be tokenized at all.
+    Raises PayloadTooLargeError beyond ``limits`` (before any array is built, so before any
+    forward pass), and UnanswerableInputError when the pair cannot be tokenized at all.
     """
     limits = limits or RequestLimits()
-    try:
-        first = tokenizer.encode(question, context)
-    except Exception as exc:  # the question alone does not fit a window, or is not text
-        tokens = _question_tokens(tokenizer, question)
-        if tokens is not None and tokens > limits.max_question_tokens:
-            raise _too_long(tokens, limits) from exc
-        raise UnanswerableInputError("the question and context cannot be cut into windows") from exc
-    sequence_ids = [-1 if s is None else s for s in first.sequence_ids]
-    question_tokens = sum(1 for s in sequence_ids if s == 0)
-    if question_tokens > limits.max_question_tokens:
-        raise _too_long(question_tokens, limits)
+    _check_question(tokenizer, question, limits)
+    first = _tokenize_pair(tokenizer, question, context)
     count = 1 + len(first.overflowing)
     if count > limits.max_windows:
         raise PayloadTooLargeError(
@@ -208,6 +223,7 @@ def encode(tokenizer: Tokenizer, question: str, context: str, limits: RequestLim
         token_type_ids[row, :n] = encoding.type_ids
         sequences[row, :n] = sequence_ids[row]
         offsets[row, :n] = encoding.offsets
+    question_tokens = int((sequences[0] == 0).sum())
     return Windows(input_ids, attention_mask, token_type_ids, sequences == 1, offsets, question_tokens)
 
 

@@ -218,6 +218,12 @@ GOOD = {"model_type": "nlp1", "question": "When?", "context": "In 1886."}
         (http_event("POST", "/", None), 400, "BadRequest", "body is empty"),
         (http_event("POST", "/", "%%%", b64=True), 400, "BadRequest", "not valid base64"),
         (post({**GOOD, "question": "why " * 200}), 413, "PayloadTooLarge", "tokens long; the limit is 128"),
+        (
+            post({**GOOD, "question": "why " * 300, "context": "! " * 500}),  # the tokenizer panicked
+            413,
+            "PayloadTooLarge",
+            "300 tokens long; the limit is 128 (MAX_QUESTION_TOKENS)",
+        ),
         (post({**GOOD, "question": "q" * 2001}), 413, "PayloadTooLarge", "2000 (MAX_QUESTION_CHARS)"),
         (post({**GOOD, "context": "! " * 2400}), 413, "PayloadTooLarge", "the limit is 4 (MAX_WINDOWS)"),
         (

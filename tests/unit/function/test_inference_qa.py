@@ -89,13 +89,19 @@ def test_windows_are_the_ones_transformers_makes(
     assert windows.question_tokens == len(reference(question, add_special_tokens=False)["input_ids"])
 
 
-@pytest.mark.parametrize("tokens", [129, 300], ids=["over-the-limit", "over-a-window"])
+@pytest.mark.parametrize(
+    ("tokens", "length"),
+    [(129, "129 tokens"), (260, "260 tokens"), (380, "380 tokens"), (400, "more than 384 tokens")],
+    ids=["over-the-limit", "stride-panic-range", "stride-panic-range-end", "over-a-window"],
+)
+@pytest.mark.parametrize("context", ["Because.", "! " * 1000], ids=["short-context", "long-context"])
 def test_a_question_over_the_token_limit_is_413_naming_the_setting(
-    loaded_models: dict[str, Any], tokens: int
+    loaded_models: dict[str, Any], tokens: int, length: str, context: str
 ) -> None:
-    refused = rf"{tokens} tokens long; the limit is 128 \(MAX_QUESTION_TOKENS\)"
+    """With a long context, 253 to 380 question tokens made the tokenizer panic (a BaseException)."""
+    refused = rf"question is {length} long; the limit is 128 \(MAX_QUESTION_TOKENS\)"
     with pytest.raises(PayloadTooLargeError, match=refused):
-        qa.answer(loaded_models["nlp2"], "why " * tokens, "Because.")
+        qa.answer(loaded_models["nlp2"], "why " * tokens, context)
     assert qa.encode(loaded_models["nlp2"].tokenizer, "why " * 128, "Because.").question_tokens == 128
 
 
