@@ -38,11 +38,14 @@ class RequestLimits:
     a request is its number of windows (each a forward pass over 384 tokens), so ``max_windows``
     is the limit that bounds the time; the others bound what is read before windows exist.
 
-    Sized on one vCPU (one thread) with the offline catalog's nlp1 (MiniLM-L6-H384) on torch:
-    a full 384-token window takes about 160-200 ms there (measured: see function/README.md), so
-    the worst accepted request (MAX_WINDOWS full windows) answers in under 10 s. distilbert
-    (the default catalog: 6 layers of width 768, 4x the matrix work per token) needs about 4x
-    as long per window: set MAX_WINDOWS to about 12 there for the same 10 s.
+    Sized on one vCPU with the offline catalog's nlp1 (MiniLM-L6-H384) on torch, the slowest
+    engine: ``python -m harness.bench.worst_case`` (one thread, pinned to one CPU) builds the
+    worst accepted request (a 128-token question, 48 full windows) and answered it in 6.5 s
+    (136 ms per window; 2026-12-02, a shared 2-core Xeon under load 3.7). Per-window times of up to
+    190 ms were seen on the same machine when busier, 9.1 s for 48 windows: under 10 s either way.
+    distilbert (the default catalog's two models: 6 layers of width 768, ~3.7x the work per token
+    of width 384 at 384 tokens) needs about 0.5 s per window there: 48 windows about 24 s on one
+    vCPU, so set MAX_WINDOWS=18 with that catalog for the same 10 s (or give the function 3 vCPUs).
     """
 
     # Characters, checked before tokenizing: tokenizing is linear in the text (0.5 s for 99,000
@@ -54,8 +57,9 @@ class RequestLimits:
     # With stride 128, a window of 384 tokens keeps 384 - 3 - question tokens, of which 128
     # overlap the previous window: a 128-token question leaves 125 new context tokens per window.
     max_question_tokens: int = 128
-    # 48 full windows of nlp1 on one thread: ~8-9.5 s. About 6,000 new context tokens with a
-    # long question, ~11,000 with a short one (roughly 40,000 characters of English prose).
+    # 48 full windows: 6.5 s measured for nlp1 on torch, one thread (see above). That is 6,128
+    # context tokens with a 128-token question, ~11,500 with a short one (~50,000 characters of
+    # English prose: a longer context answers 413 even under MAX_CONTEXT_CHARS).
     max_windows: int = 48
 
     # The tokenizer cannot cut a pair whose question leaves no room for context beside the
