@@ -59,13 +59,69 @@ def is_http_event(event: Any) -> bool:
     )
 
 
+# The fields of a payload 2.0 event the resolver reads, which API Gateway always sends as text
+# (REQUIRED) or as text when at all (OPTIONAL; a body may also be null).
+_REQUIRED = (("requestContext", "stage"), ("requestContext", "http", "method"))
+_OPTIONAL = (
+    ("rawPath",),
+    ("rawQueryString",),
+    ("routeKey",),
+    ("version",),
+    ("requestContext", "requestId"),
+    ("requestContext", "http", "path"),
+    ("requestContext", "http", "sourceIp"),
+    ("requestContext", "http", "userAgent"),
+)
+_MISSING = object()
+
+
+def _field(event: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = event
+    for key in path:
+        value = value.get(key, _MISSING) if isinstance(value, Mapping) else _MISSING
+    return value
+
+
+def check_http_event(event: Mapping[str, Any]) -> None:
+    """BadRequestError unless the event's fields have the types API Gateway gives them.
+
+    API Gateway always sends well-formed events, but a direct invoke can send anything with a
+    ``requestContext.http`` in it, and the resolver indexes into whatever it finds (a null
+    ``http``, a missing ``method`` or a null ``stage`` was a KeyError or TypeError: a 500).
+    Checked once, before routing.
+    """
+    problems = []
+    for path in _REQUIRED + _OPTIONAL:
+        value = _field(event, path)
+        if (value is _MISSING and path in _OPTIONAL) or isinstance(value, str):
+            continue
+        problems.append(f"{'.'.join(path)} is {'missing' if value is _MISSING else _json_type(value)}")
+    if not isinstance(event.get("body"), str | None):
+        problems.append(f"body is {_json_type(event.get('body'))}")
+    if not isinstance(event.get("isBase64Encoded", False), bool):
+        problems.append(f"isBase64Encoded is {_json_type(event.get('isBase64Encoded'))}")
+    for name in ("headers", "queryStringParameters", "pathParameters", "stageVariables"):
+        value = event.get(name)
+        if value is not None and not (
+            isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values())
+        ):
+            problems.append(f"{name} is not an object of strings")
+    cookies = event.get("cookies")
+    if cookies is not None and not (isinstance(cookies, list) and all(isinstance(c, str) for c in cookies)):
+        problems.append("cookies is not an array of strings")
+    if problems:
+        raise BadRequestError(f"not an API Gateway HTTP API (2.0) event: {'; '.join(problems[:3])}")
+
+
 def normalize_path(event: Mapping[str, Any]) -> dict[str, Any]:
     """The event with ``rawPath`` as ``/<stage>/<route>``: no trailing slash, ``/`` for the root.
 
     API Gateway puts a named stage in front of the path (``/develop/``), and a caller may omit
     the trailing slash (``/develop``) or add one (``/develop/models/``); a gateway emulator may
     also leave the stage out. The resolver strips ``/<stage>`` blindly, so give it one form.
+    An event whose fields have the wrong types is refused first (``check_http_event``).
     """
+    check_http_event(event)
     stage = str(event["requestContext"].get("stage") or "$default")
     prefix = "" if stage == "$default" else f"/{stage}"
     raw = str(event.get("rawPath") or "/")
