@@ -19,14 +19,18 @@ EXCERPT_CHARS = 40
 
 
 def excerpt(value: str, limit: int = EXCERPT_CHARS) -> str:
-    """``value`` quoted for a message: at most ``limit`` characters of it, escaped, its length if cut.
+    """``value`` quoted for a message, at most ``limit`` characters of quote, its length if cut.
 
     ``repr`` escapes control characters and lone surrogates, so the message is printable and
-    encodes as UTF-8 (a lone surrogate does not).
+    encodes as UTF-8 (a lone surrogate does not); the prefix shrinks until its escaped form fits,
+    since one character can take ten to escape.
     """
-    if len(value) <= limit:
+    shown = value[:limit]
+    while len(repr(shown)) > limit + 2:
+        shown = shown[:-1]
+    if len(shown) == len(value):
         return repr(value)
-    return f"{value[:limit]!r}... ({len(value)} characters)"
+    return f"{shown!r}... ({len(value)} characters)"
 
 
 def clip(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
