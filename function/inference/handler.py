@@ -30,11 +30,13 @@ from typing import Any  # noqa: E402
 
 from inference import engines  # noqa: E402
 from inference.api import handle_direct, handle_http, http_response, is_http_event, log_error  # noqa: E402
-from inference.config import ConfigError, Settings  # noqa: E402
+from inference.config import Settings  # noqa: E402
 from inference.errors import BadRequestError, ServiceUnavailableError  # noqa: E402
 from inference.observability import logger, metrics, ms  # noqa: E402
 from inference.service import InferenceService, InitReport  # noqa: E402
 from inference.stores import open_store  # noqa: E402
+
+INIT_FAILED = "the function could not initialise; see its logs"
 
 
 @dataclass
@@ -68,11 +70,12 @@ def initialise() -> Environment:
         settings = Settings.from_env()
         logger.append_keys(store=settings.store)
         service = InferenceService(settings, open_store(settings))
-    except Exception as exc:
+    except Exception:
+        # In full in the log (a ConfigError names the variable); callers only learn that init
+        # failed: a setting's value, a bucket name or a path is not theirs to read.
         logger.exception("init failed: this environment cannot serve requests")
         report.seconds["total"] = time.perf_counter() - _MODULE_START
-        reason = str(exc) if isinstance(exc, ConfigError) else "see the function's logs"
-        return Environment(None, f"the function could not initialise ({reason})", report)
+        return Environment(None, INIT_FAILED, report)
     try:
         _warm_up(service, report)
     except Exception:  # a bug in warming up must not cost the environment: models load on use
@@ -97,7 +100,7 @@ environment = initialise()
 
 def current_service() -> InferenceService:
     if environment.service is None:
-        raise ServiceUnavailableError(environment.error or "the function could not initialise")
+        raise ServiceUnavailableError(environment.error or INIT_FAILED)
     return environment.service
 
 

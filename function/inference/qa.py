@@ -14,6 +14,12 @@ transformers 5 has no question-answering pipeline, so this module owns the recip
 * the score is a probability: softmax of the start logits times softmax of the end logits, each
   over the context tokens of the winning window.
 
+The work a request may cause is bounded here, right after tokenizing and before any forward
+pass: a question over ``RequestLimits.max_question_tokens`` tokens, or a pair that makes more
+than ``RequestLimits.max_windows`` windows, answers 413 (``PayloadTooLargeError``) naming the
+setting. The tokenizer's overflowing windows are all known at that point, for the price of one
+tokenization of a context whose length ``MAX_CONTEXT_CHARS`` bounds.
+
 Everything before and after the forward pass lives here, once, for every engine: the windows
 come from the ``tokenizers`` library reading the model's ``tokenizer.json`` (the same Rust
 tokenizer transformers' fast tokenizers wrap), and decoding is numpy. An engine
@@ -30,15 +36,16 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 from inference import contract
+from inference.config import RequestLimits
+from inference.errors import PayloadTooLargeError
 
 MAX_LENGTH = 384
 STRIDE = 128
 TOP_K = 20
 MAX_ANSWER_TOKENS = 30
-MAX_QUESTION_TOKENS = 128  # beyond this a window keeps so little context that windows explode
 WINDOWS_PER_BATCH = 32  # ~12k tokens per forward pass: bounds activation memory, not results
 TOKENIZER_FILE = contract.TOKENIZER_FILE
 INPUT_NAMES = contract.MODEL_INPUT_NAMES
@@ -114,8 +121,8 @@ class QAModel:
     tokenizer: Tokenizer
     engine: Engine
 
-    def answer(self, question: str, context: str) -> Answer:
-        return answer(self, question, context)
+    def answer(self, question: str, context: str, limits: RequestLimits | None = None) -> Answer:
+        return answer(self, question, context, limits)
 
 
 def windowing_tokenizer(tokenizer: Tokenizer) -> Tokenizer:
@@ -141,32 +148,69 @@ def _pad_id(tokenizer: Tokenizer) -> int:
     return 0
 
 
-def _question_tokens(tokenizer: Tokenizer, question: str) -> int:
-    """The question's length in tokens, with a copy of the tokenizer that does not truncate."""
-    plain = Tokenizer.from_str(tokenizer.to_str())
-    plain.no_truncation()
-    return len(plain.encode(question, add_special_tokens=False).ids)
+def _unreadable(exc: BaseException) -> UnanswerableInputError:
+    """UnanswerableInputError for a tokenizer failure; re-raises what is not about the input.
+
+    The tokenizer raises TypeError on a lone surrogate (the API refuses those first; this keeps
+    a 500 out of direct callers), and a Rust panic surfaces as ``pyo3_runtime.PanicException``,
+    which derives from BaseException and so escapes every ``except Exception`` up to the Lambda
+    runtime: a question of 253 to 380 tokens with a long context made it panic on the stride
+    (``_check_question`` prevents that now); any other panic must not kill the request either.
+    """
+    if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+        raise exc  # KeyboardInterrupt, SystemExit: not about the input
+    return UnanswerableInputError("the question and context cannot be cut into windows")
 
 
-def _too_long(tokens: int) -> UnanswerableInputError:
-    return UnanswerableInputError(f"the question is {tokens} tokens long; the limit is {MAX_QUESTION_TOKENS}")
+def _check_question(tokenizer: Tokenizer, question: str, limits: RequestLimits) -> None:
+    """PayloadTooLargeError when the question alone is over ``max_question_tokens``.
 
-
-def encode(tokenizer: Tokenizer, question: str, context: str) -> Windows:
-    """The windows of one question/context pair: one tokenization, whatever the question's length."""
+    Counted before the pair is tokenized: the windowing tokenizer panics when the question leaves
+    a window no more room than the stride. Alone, the question is truncated at MAX_LENGTH too,
+    and tokenizers refuses one longer than that ("Second sequence not provided").
+    """
+    tokens: int | None
     try:
-        first = tokenizer.encode(question, context)
-    except Exception as exc:  # the question alone does not fit a window: tokenizers refuses
-        tokens = _question_tokens(tokenizer, question)
-        if tokens > MAX_QUESTION_TOKENS:
-            raise _too_long(tokens) from exc
-        raise UnanswerableInputError("the question and context cannot be cut into windows") from exc
+        tokens = len(tokenizer.encode(question, add_special_tokens=False).ids)
+    except TypeError as exc:
+        raise _unreadable(exc) from None
+    except Exception:
+        tokens = None  # longer than a whole window
+    except BaseException as exc:
+        raise _unreadable(exc) from None
+    if tokens is None or tokens > limits.max_question_tokens:
+        length = f"{tokens} tokens" if tokens is not None else f"more than {MAX_LENGTH} tokens"
+        raise PayloadTooLargeError(
+            f"the question is {length} long", limits.max_question_tokens, "MAX_QUESTION_TOKENS"
+        )
+
+
+def _tokenize_pair(tokenizer: Tokenizer, question: str, context: str) -> Encoding:
+    try:
+        return tokenizer.encode(question, context)
+    except BaseException as exc:
+        raise _unreadable(exc) from None
+
+
+def encode(tokenizer: Tokenizer, question: str, context: str, limits: RequestLimits | None = None) -> Windows:
+    """The windows of one question/context pair, as one tokenization of the pair.
+
+    Raises PayloadTooLargeError beyond ``limits`` (before any array is built, so before any
+    forward pass), and UnanswerableInputError when the pair cannot be tokenized at all.
+    """
+    limits = limits or RequestLimits()
+    _check_question(tokenizer, question, limits)
+    first = _tokenize_pair(tokenizer, question, context)
+    count = 1 + len(first.overflowing)
+    if count > limits.max_windows:
+        raise PayloadTooLargeError(
+            f"the question and context make {count} windows of {MAX_LENGTH} tokens",
+            limits.max_windows,
+            "MAX_WINDOWS",
+        )
     encodings = [first, *first.overflowing]
     sequence_ids = [[-1 if s is None else s for s in e.sequence_ids] for e in encodings]
-    question_tokens = sum(1 for s in sequence_ids[0] if s == 0)
-    if question_tokens > MAX_QUESTION_TOKENS:
-        raise _too_long(question_tokens)
-    count, length = len(encodings), max(len(e.ids) for e in encodings)
+    length = max(len(e.ids) for e in encodings)
     input_ids = np.full((count, length), _pad_id(tokenizer), dtype=np.int64)
     attention_mask = np.zeros((count, length), dtype=np.int64)
     token_type_ids = np.zeros((count, length), dtype=np.int64)
@@ -179,6 +223,7 @@ def encode(tokenizer: Tokenizer, question: str, context: str) -> Windows:
         token_type_ids[row, :n] = encoding.type_ids
         sequences[row, :n] = sequence_ids[row]
         offsets[row, :n] = encoding.offsets
+    question_tokens = int((sequences[0] == 0).sum())
     return Windows(input_ids, attention_mask, token_type_ids, sequences == 1, offsets, question_tokens)
 
 
@@ -236,9 +281,9 @@ def best_span(
     return Span(window=window, start=start, end=end, logit_sum=float(best), probability=probability)
 
 
-def answer(model: QAModel, question: str, context: str) -> Answer:
+def answer(model: QAModel, question: str, context: str, limits: RequestLimits | None = None) -> Answer:
     """The answer to ``question`` in ``context`` (see the module docstring for the recipe)."""
-    windows = encode(model.tokenizer, question, context)
+    windows = encode(model.tokenizer, question, context, limits)
     start_logits, end_logits = forward(model.engine, windows)
     span = best_span(start_logits, end_logits, windows.context_mask)
     if span is None:

@@ -18,7 +18,7 @@ from inference import engines
 from inference.cache import ModelCache, OverBudgetError, model_cost
 from inference.config import Settings
 from inference.contract import ManifestModel
-from inference.errors import BadRequestError, ModelNotFoundError, ModelUnavailableError
+from inference.errors import BadRequestError, ModelNotFoundError, ModelUnavailableError, excerpt
 from inference.manifests import ManifestCache
 from inference.observability import MetricUnit, add_request_metrics, emit_model_metric, logger, ms
 from inference.qa import UnanswerableInputError
@@ -93,7 +93,7 @@ class InferenceService:
         try:
             manifest = self.manifests.get()
         except ManifestUnavailableError as exc:
-            logger.error("manifest unavailable", extra={"model_type": model_type, "error": str(exc)})
+            logger.error("manifest unavailable", extra={"model_type": excerpt(model_type), "error": str(exc)})
             raise ModelUnavailableError(model_type, "the model store's manifest cannot be read") from exc
         model = manifest.models.get(model_type)
         if model is None:
@@ -177,7 +177,7 @@ class InferenceService:
         loaded = self.get_model(model)
         started = time.perf_counter()
         try:
-            result = loaded.handle.answer(request.question, request.context)
+            result = loaded.handle.answer(request.question, request.context, self.settings.limits)
         except UnanswerableInputError as exc:
             raise BadRequestError(str(exc)) from exc
         inference_seconds = time.perf_counter() - started

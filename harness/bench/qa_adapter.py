@@ -24,6 +24,7 @@ from typing import Any
 
 from inference import engines, qa
 from inference.contract import ENGINE_RUNTIMES
+from inference.errors import PayloadTooLargeError
 
 QA_CODE = "inference.qa + inference.engines"
 Answer = qa.Answer
@@ -95,10 +96,10 @@ def thread_scope(model: qa.QAModel, threads: int | None) -> Iterator[int | None]
 
 
 def answer(model: qa.QAModel, question: str, context: str) -> qa.Answer:
-    """``inference.qa.answer``; an input the function answers 400 for gives an empty answer."""
+    """``inference.qa.answer``; an input the function answers 400 or 413 for gives an empty answer."""
     try:
         return qa.answer(model, question, context)
-    except qa.UnanswerableInputError:
+    except (qa.UnanswerableInputError, PayloadTooLargeError):
         return UNANSWERED
 
 

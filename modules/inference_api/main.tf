@@ -7,6 +7,19 @@ locals {
   # plan time and shows in the plan.
   log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${var.name}"
 
+  # The request limits become the function's variables only when set, so the function's own
+  # defaults (function/inference/config.py) stay the one definition of each.
+  request_limits = {
+    MAX_CONTEXT_CHARS   = var.max_context_chars
+    MAX_QUESTION_CHARS  = var.max_question_chars
+    MAX_QUESTION_TOKENS = var.max_question_tokens
+    MAX_WINDOWS         = var.max_windows
+  }
+  environment = merge(
+    var.environment_variables,
+    { for name, value in local.request_limits : name => tostring(value) if value != null },
+  )
+
   in_vpc     = length(var.vpc_subnet_ids) > 0
   mounts_efs = var.efs_access_point_arn != null
   reads_s3   = var.model_bucket_arn != null
@@ -163,10 +176,10 @@ resource "aws_lambda_function" "this" {
   }
 
   dynamic "environment" {
-    for_each = length(var.environment_variables) > 0 ? [1] : []
+    for_each = length(local.environment) > 0 ? [1] : []
 
     content {
-      variables = var.environment_variables
+      variables = local.environment
     }
   }
 

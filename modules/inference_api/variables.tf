@@ -79,9 +79,9 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Timeout of one invocation in seconds. An HTTP API integration gives up after 30 s regardless; longer timeouts help direct invokes and cold starts that load models."
+  description = "Timeout of one invocation in seconds. The default stays under the HTTP API's 30 s integration timeout, so a request the gateway has answered 504 for does not keep its environment busy; the request limits keep accepted requests well inside it. The EFS seeder passes its own."
   type        = number
-  default     = 180
+  default     = 25
 
   validation {
     condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
@@ -108,6 +108,54 @@ variable "reserved_concurrency" {
   validation {
     condition     = var.reserved_concurrency >= -1 && floor(var.reserved_concurrency) == var.reserved_concurrency
     error_message = "reserved_concurrency must be -1 (unreserved) or a whole number >= 0."
+  }
+}
+
+################################################################################
+# Request limits (the function's 413s; null keeps the function's own default)
+################################################################################
+
+variable "max_context_chars" {
+  description = "Longest context in characters, checked before tokenizing (413 beyond). null keeps the function's default, 100000. Sets MAX_CONTEXT_CHARS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_context_chars == null ? true : (var.max_context_chars >= 1 && floor(var.max_context_chars) == var.max_context_chars)
+    error_message = "max_context_chars must be null or a whole number >= 1."
+  }
+}
+
+variable "max_question_chars" {
+  description = "Longest question in characters, checked before tokenizing (413 beyond). null keeps the function's default, 2000. Sets MAX_QUESTION_CHARS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_question_chars == null ? true : (var.max_question_chars >= 1 && floor(var.max_question_chars) == var.max_question_chars)
+    error_message = "max_question_chars must be null or a whole number >= 1."
+  }
+}
+
+variable "max_question_tokens" {
+  description = "Longest question in tokens, 1-252 (a window of 384 tokens must keep more than the 128-token stride for context; 413 beyond). null keeps the function's default, 128. Sets MAX_QUESTION_TOKENS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_question_tokens == null ? true : (var.max_question_tokens >= 1 && floor(var.max_question_tokens) == var.max_question_tokens && var.max_question_tokens <= 252)
+    error_message = "max_question_tokens must be null or a whole number between 1 and 252."
+  }
+}
+
+variable "max_windows" {
+  description = "Most 384-token windows one request may make, checked before any forward pass (413 beyond): what bounds a request's time. null keeps the function's default, 48 (6.5 s on one vCPU with the offline catalog's nlp1 on torch; about 18 keeps the default catalog's distilbert models under 10 s). Sets MAX_WINDOWS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_windows == null ? true : (var.max_windows >= 1 && floor(var.max_windows) == var.max_windows)
+    error_message = "max_windows must be null or a whole number >= 1."
   }
 }
 

@@ -63,6 +63,10 @@ module "api" {
   timeout              = var.timeout
   ephemeral_storage_mb = var.ephemeral_storage_mb
   reserved_concurrency = var.reserved_concurrency
+  max_context_chars    = var.max_context_chars
+  max_question_chars   = var.max_question_chars
+  max_question_tokens  = var.max_question_tokens
+  max_windows          = var.max_windows
   tracing_mode         = var.tracing_mode
   log_retention_days   = var.log_retention_days
 

@@ -70,9 +70,9 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Timeout of one invocation in seconds (the sample's 180). The HTTP API itself answers 503 after 30 s."
+  description = "Timeout of one invocation of the API function in seconds: under the HTTP API's 30 s integration timeout, so a request the gateway gave up on does not hold its environment (the sample had 180)."
   type        = number
-  default     = 180
+  default     = 25
 }
 
 variable "ephemeral_storage_mb" {
@@ -82,9 +82,9 @@ variable "ephemeral_storage_mb" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions of the API function: caps cost and load. -1 (the default) leaves it unreserved, because accounts with the initial concurrency quota of 10 cannot reserve any."
+  description = "Reserved concurrent executions of the API function: caps the cost, the load on the model store, and how many environments a burst of expensive requests can hold. Accounts with the initial concurrency quota of 10 cannot reserve any: set -1 (unreserved) there."
   type        = number
-  default     = -1
+  default     = 10
 }
 
 variable "log_retention_days" {
@@ -97,6 +97,54 @@ variable "tracing_mode" {
   description = "X-Ray tracing of the functions: Active or PassThrough."
   type        = string
   default     = "Active"
+}
+
+################################################################################
+# Request limits (the function's 413s; null keeps the function's own default)
+################################################################################
+
+variable "max_context_chars" {
+  description = "Longest context in characters, checked before tokenizing (413 beyond). null keeps the function's default, 100000. Sets MAX_CONTEXT_CHARS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_context_chars == null ? true : (var.max_context_chars >= 1 && floor(var.max_context_chars) == var.max_context_chars)
+    error_message = "max_context_chars must be null or a whole number >= 1."
+  }
+}
+
+variable "max_question_chars" {
+  description = "Longest question in characters, checked before tokenizing (413 beyond). null keeps the function's default, 2000. Sets MAX_QUESTION_CHARS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_question_chars == null ? true : (var.max_question_chars >= 1 && floor(var.max_question_chars) == var.max_question_chars)
+    error_message = "max_question_chars must be null or a whole number >= 1."
+  }
+}
+
+variable "max_question_tokens" {
+  description = "Longest question in tokens, 1-252 (a window of 384 tokens must keep more than the 128-token stride for context; 413 beyond). null keeps the function's default, 128. Sets MAX_QUESTION_TOKENS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_question_tokens == null ? true : (var.max_question_tokens >= 1 && floor(var.max_question_tokens) == var.max_question_tokens && var.max_question_tokens <= 252)
+    error_message = "max_question_tokens must be null or a whole number between 1 and 252."
+  }
+}
+
+variable "max_windows" {
+  description = "Most 384-token windows one request may make, checked before any forward pass (413 beyond): what bounds a request's time. null keeps the function's default, 48 (6.5 s on one vCPU with the offline catalog's nlp1 on torch; about 18 keeps the default catalog's distilbert models under 10 s). Sets MAX_WINDOWS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_windows == null ? true : (var.max_windows >= 1 && floor(var.max_windows) == var.max_windows)
+    error_message = "max_windows must be null or a whole number >= 1."
+  }
 }
 
 variable "environment_variables" {

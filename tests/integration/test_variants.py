@@ -16,6 +16,7 @@ import requests
 from harness import deploy, localcloud
 from harness.deploy import CAR_CONTEXT, CAR_QUESTION
 from harness.paths import MODULES_DIR, TERRAFORM_DIR, VARIANTS
+from tests.integration import pathological
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.localcloud]
 
@@ -63,6 +64,29 @@ def test_bad_json_is_400(deployed):
     response = _post(deployed.api_url, '{"model_type": "nlp1", "question": ')
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"]
+
+
+def test_pathological_requests_answer_2xx_or_4xx_with_a_short_error_body(deployed):
+    """Every request of the corpus through the deployed endpoint: its status, never a 5xx, the
+    error shape, and an error body that quotes only a bounded prefix of what was sent."""
+    wrong = []
+    for case in pathological.CASES:
+        response = requests.request(
+            case.method, deployed.api_url + case.path, data=case.body, headers=case.headers, timeout=120
+        )
+        problem = None
+        if response.status_code != case.status:
+            problem = f"status {response.status_code}, expected {case.status}"
+        elif response.status_code >= 400:
+            body = response.json()
+            if set(body) != {"error", "request_id"} or set(body["error"]) != {"code", "message"}:
+                problem = "not the error shape"
+            elif len(response.content) > pathological.MAX_ERROR_BODY_BYTES:
+                problem = f"error body of {len(response.content)} bytes"
+        if problem:
+            wrong.append(f"{case.name}: {problem}: {response.text[:200]}")
+    assert len(pathological.CASES) >= 50
+    assert not wrong, "\n".join(wrong)
 
 
 def test_unknown_model_is_404_and_lists_known(deployed):

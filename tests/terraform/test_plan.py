@@ -122,9 +122,9 @@ def test_s3_function(s3_plan: PlanResult) -> None:
     fn = function(s3_plan)
     assert fn["package_type"] == "Image" and fn["architectures"] == ["x86_64"]
     assert fn["image_uri"].endswith("/inference-s3:0123456789abcdef")
-    assert fn["memory_size"] == 6000 and fn["timeout"] == 180
+    assert fn["memory_size"] == 6000 and fn["timeout"] == 25  # under the HTTP API's 30 s
     assert fn["ephemeral_storage"] == [{"size": 2048}]
-    assert fn["reserved_concurrent_executions"] == -1
+    assert fn["reserved_concurrent_executions"] == 10  # the stacks reserve by default
     assert fn["tracing_config"] == [{"mode": "Active"}]
     assert fn["image_config"][0]["command"] == ["inference.handler.handler"]
     assert fn["vpc_config"] == [] and fn["file_system_config"] == []

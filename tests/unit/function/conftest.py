@@ -8,13 +8,16 @@ through AWS_ENDPOINT_URL, exactly as the function does in the local cloud.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -150,6 +153,52 @@ def onnx_models(exported_folders: dict[str, dict[str, Path]]) -> dict[str, dict[
         engine: {mt: onnx_runtime.load_model(folder, engine) for mt, folder in by_type.items()}
         for engine, by_type in exported_folders.items()
     }
+
+
+# --- the handler over an EFS-style store of the offline models -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def store_root(
+    tmp_path_factory: pytest.TempPathFactory,
+    offline_models: dict[str, ManifestModel],
+    snapshots: dict[str, Path],
+    store_tools: Any,
+) -> Path:
+    """An EFS-style store: both offline models (linked) and two bad ones.
+
+    'broken' has a truncated weights file (the store refuses it); 'garbage' has files that match
+    its manifest but are no model (the store accepts them, loading fails).
+    """
+    root = tmp_path_factory.mktemp("efs-store")
+    for mt, model in offline_models.items():
+        store_tools.link_model(root, model, snapshots[mt])
+    bad: dict[str, ManifestModel] = {}
+    for mt in ("broken", "garbage"):
+        folder = root / model_folder(f"test/{mt}", "r1")
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text('{"model_type": "bert"}')
+        (folder / "model.safetensors").write_bytes(b"\0" * 4096)
+        files = tuple(digest_file(folder / n) for n in ("config.json", "model.safetensors"))
+        bad[mt] = ManifestModel(mt, f"test/{mt}", "r1", model_folder(f"test/{mt}", "r1"), files)
+    (root / bad["broken"].folder / "model.safetensors").write_bytes(b"\0" * 1000)  # truncated
+    store_tools.write_manifest(root, {**offline_models, **bad})
+    return root
+
+
+@pytest.fixture(scope="session")
+def handler(store_root: Path) -> Iterator[ModuleType]:
+    """``inference.handler`` imported (init run) with the EFS store; nlp1 is eager."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MODEL_STORE", "efs")
+        env.setenv("MODEL_ROOT", str(store_root))
+        env.setenv("MAX_CONTEXT_CHARS", "5000")
+        env.setenv("MAX_WINDOWS", "4")
+        env.setenv("MODEL_MEMORY_BUDGET_MB", "1024")
+        env.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3538")
+        module = sys.modules.get("inference.handler")
+        module = importlib.reload(module) if module else importlib.import_module("inference.handler")
+        yield module
 
 
 # --- synthetic models (store tests need bytes, not weights) ------------------------------------

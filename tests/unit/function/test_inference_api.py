@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from inference.api import QARequest, decode_body, is_http_event, parse_request, route_path
+from inference.config import RequestLimits
 from inference.errors import (
+    MAX_MESSAGE_CHARS,
     BadRequestError,
     InferenceError,
     ModelNotFoundError,
@@ -21,8 +23,12 @@ KNOWN = ("nlp1", "nlp2")
 GOOD = {"model_type": "nlp1", "question": "When?", "context": "In 1886."}
 
 
-def parse(raw: Any, limit: int = 1000) -> QARequest:
-    return parse_request(raw, KNOWN, limit)
+def parse(raw: Any, limit: int = 1000, question_limit: int = 100) -> QARequest:
+    return parse_request(raw, KNOWN, limits(limit, question_limit))
+
+
+def limits(context_chars: int = 1000, question_chars: int = 100) -> RequestLimits:
+    return RequestLimits(max_context_chars=context_chars, max_question_chars=question_chars)
 
 
 def test_a_valid_request_parses_and_extra_fields_are_ignored() -> None:
@@ -82,13 +88,53 @@ def test_an_unknown_model_type_is_404_listing_the_known_ones() -> None:
 
 def test_a_context_over_the_limit_is_413_and_at_the_limit_is_fine() -> None:
     assert parse({**GOOD, "context": "x" * 50}, limit=50).context == "x" * 50
-    with pytest.raises(PayloadTooLargeError, match="51 characters; the limit is 50") as caught:
+    too_long = r"51 characters; the limit is 50 \(MAX_CONTEXT_CHARS\)"
+    with pytest.raises(PayloadTooLargeError, match=too_long) as caught:
         parse({**GOOD, "context": "x" * 51}, limit=50)
     assert caught.value.status == 413
 
 
+def test_a_question_over_its_character_limit_is_413_naming_the_setting() -> None:
+    assert parse({**GOOD, "question": "q" * 20}, question_limit=20).question == "q" * 20
+    with pytest.raises(PayloadTooLargeError, match=r"21 characters; the limit is 20 \(MAX_QUESTION_CHARS\)"):
+        parse({**GOOD, "question": "q" * 21}, question_limit=20)
+
+
+@pytest.mark.parametrize("field", ["model_type", "question", "context"])
+def test_a_lone_surrogate_is_400_before_any_tokenizer_sees_it(field: str) -> None:
+    with pytest.raises(BadRequestError, match=f"'{field}' is not Unicode text.*at character 1"):
+        parse({**GOOD, field: "a\ud800b"})
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nests arrays or objects too deeply"),
+        ('{"a":' * 100_000 + "1" + "}" * 100_000, "nests arrays or objects too deeply"),
+        ('{"model_type": ' + "9" * 5000 + "}", "number too long"),
+    ],
+    ids=["deep-array", "deep-object", "5000-digit-integer"],
+)
+def test_json_that_python_cannot_decode_is_400(body: str, fragment: str) -> None:
+    with pytest.raises(BadRequestError, match=fragment):
+        decode_body(body, False)
+
+
+def test_a_body_that_is_not_text_is_400() -> None:
+    with pytest.raises(BadRequestError, match="must be text, not a number"):
+        decode_body(12, False)
+
+
+def test_a_huge_model_type_is_echoed_as_a_bounded_prefix() -> None:
+    with pytest.raises(ModelNotFoundError) as caught:
+        parse({**GOOD, "model_type": "m" * 200_000})
+    assert len(caught.value.message) < 200 and "(200000 characters)" in caught.value.message
+    _, body = error_body(InferenceError("x" * 10_000), "rid")
+    assert len(body["error"]["message"]) == MAX_MESSAGE_CHARS
+
+
 def test_without_a_manifest_the_model_type_is_not_checked() -> None:
-    assert parse_request({**GOOD, "model_type": "anything"}, None, 1000).model_type == "anything"
+    assert parse_request({**GOOD, "model_type": "anything"}, None, limits()).model_type == "anything"
 
 
 def test_error_bodies_have_one_shape_and_hide_unexpected_errors() -> None:

@@ -6,13 +6,16 @@ import os
 from pathlib import Path
 
 import pytest
-from inference.config import RUNTIME_BASELINE_MB, ConfigError, Settings
+from inference.config import RUNTIME_BASELINE_MB, ConfigError, RequestLimits, Settings
 
 
 def test_defaults_per_store() -> None:
     s3 = Settings.from_env({"MODEL_STORE": "s3", "MODEL_BUCKET": "b", "MODEL_PREFIX": "/p/q/"})
     assert (s3.bucket, s3.prefix, s3.cache_dir) == ("b", "p/q", Path("/tmp/models"))
-    assert (s3.max_context_chars, s3.manifest_ttl_seconds) == (100_000, 30.0)
+    assert s3.manifest_ttl_seconds == 30.0
+    assert s3.limits == RequestLimits(
+        max_context_chars=100_000, max_question_chars=2_000, max_question_tokens=128, max_windows=48
+    )
     assert Settings.from_env({"MODEL_STORE": "efs"}).model_root == Path("/mnt/models")
     assert Settings.from_env({"MODEL_STORE": "IMAGE"}).model_root == Path("/opt/models")
 
@@ -25,6 +28,9 @@ def test_defaults_per_store() -> None:
         ({"MODEL_STORE": "s3"}, "MODEL_BUCKET is required"),
         ({"MODEL_STORE": "efs", "MAX_CONTEXT_CHARS": "lots"}, "MAX_CONTEXT_CHARS='lots' is not an integer"),
         ({"MODEL_STORE": "efs", "MAX_CONTEXT_CHARS": "0"}, "must be at least 1"),
+        ({"MODEL_STORE": "efs", "MAX_QUESTION_CHARS": "-5"}, "MAX_QUESTION_CHARS=-5 must be at least 1"),
+        ({"MODEL_STORE": "efs", "MAX_QUESTION_TOKENS": "253"}, "MAX_QUESTION_TOKENS=253 must be at most 252"),
+        ({"MODEL_STORE": "efs", "MAX_WINDOWS": "many"}, "MAX_WINDOWS='many' is not an integer"),
         ({"MODEL_STORE": "efs", "MANIFEST_TTL_SECONDS": "-1"}, "MANIFEST_TTL_SECONDS=-1.0 must be at least"),
         ({"MODEL_STORE": "efs", "MODEL_MEMORY_BUDGET_MB": "x"}, "MODEL_MEMORY_BUDGET_MB"),
     ],
@@ -47,3 +53,11 @@ def test_threads_follow_the_cpu_share_within_the_affinity() -> None:
         settings = Settings.from_env({"MODEL_STORE": "efs", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory)})
         assert settings.inference_threads() == max(1, min(cpus, share))
     assert Settings.from_env({"MODEL_STORE": "efs"}).inference_threads() == cpus
+
+
+def test_request_limits_are_read_from_their_variables() -> None:
+    env = {"MAX_CONTEXT_CHARS": "10", "MAX_QUESTION_CHARS": "20", "MAX_QUESTION_TOKENS": "30"}
+    limits = Settings.from_env({"MODEL_STORE": "efs", "MAX_WINDOWS": "4", **env}).limits
+    assert limits == RequestLimits(
+        max_context_chars=10, max_question_chars=20, max_question_tokens=30, max_windows=4
+    )

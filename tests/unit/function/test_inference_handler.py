@@ -4,17 +4,14 @@ store of the real offline models; plus the service's memory budget and revision 
 from __future__ import annotations
 
 import base64
-import importlib
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from inference.config import Settings
-from inference.contract import ManifestModel, digest_file, model_folder
+from inference.contract import ManifestModel, model_folder
 from inference.service import InferenceService
 from inference.stores.local import efs_store
 
@@ -70,52 +67,11 @@ def call(handler: ModuleType, event: Any, context: Any) -> tuple[int, dict]:
     return response["statusCode"], json.loads(response["body"])
 
 
-@pytest.fixture(scope="session")
-def store_root(
-    tmp_path_factory: pytest.TempPathFactory,
-    offline_models: dict[str, ManifestModel],
-    snapshots: dict[str, Path],
-    store_tools: Any,
-) -> Path:
-    """An EFS-style store: both offline models (linked) and two bad ones.
-
-    'broken' has a truncated weights file (the store refuses it); 'garbage' has files that match
-    its manifest but are no model (the store accepts them, loading fails).
-    """
-    root = tmp_path_factory.mktemp("efs-store")
-    for mt, model in offline_models.items():
-        store_tools.link_model(root, model, snapshots[mt])
-    bad: dict[str, ManifestModel] = {}
-    for mt in ("broken", "garbage"):
-        folder = root / model_folder(f"test/{mt}", "r1")
-        folder.mkdir(parents=True)
-        (folder / "config.json").write_text('{"model_type": "bert"}')
-        (folder / "model.safetensors").write_bytes(b"\0" * 4096)
-        files = tuple(digest_file(folder / n) for n in ("config.json", "model.safetensors"))
-        bad[mt] = ManifestModel(mt, f"test/{mt}", "r1", model_folder(f"test/{mt}", "r1"), files)
-    (root / bad["broken"].folder / "model.safetensors").write_bytes(b"\0" * 1000)  # truncated
-    store_tools.write_manifest(root, {**offline_models, **bad})
-    return root
-
-
-@pytest.fixture(scope="session")
-def handler(store_root: Path) -> Iterator[ModuleType]:
-    """``inference.handler`` imported (init run) with the EFS store; nlp1 is eager."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MODEL_STORE", "efs")
-        env.setenv("MODEL_ROOT", str(store_root))
-        env.setenv("MAX_CONTEXT_CHARS", "5000")
-        env.setenv("MODEL_MEMORY_BUDGET_MB", "1024")
-        env.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3538")
-        module = sys.modules.get("inference.handler")
-        module = importlib.reload(module) if module else importlib.import_module("inference.handler")
-        yield module
-
-
 def test_init_loaded_the_eager_model_and_timed_every_phase(handler: ModuleType) -> None:
     env = handler.environment
     assert env.error is None and env.service is not None
-    assert env.service.cache.loaded_model_types() == {"nlp1"}
+    assert set(env.report.eager) == {"nlp1"}  # init loaded the eager model only (others may load since:
+    assert "nlp1" in env.service.cache.loaded_model_types()  # the handler is shared by the session)
     assert set(env.report.seconds) == {
         "module_imports",
         "manifest",
@@ -216,7 +172,22 @@ GOOD = {"model_type": "nlp1", "question": "When?", "context": "In 1886."}
         (post({**GOOD, "context": "  "}), 400, "BadRequest", "'context' must not be empty"),
         (http_event("POST", "/", None), 400, "BadRequest", "body is empty"),
         (http_event("POST", "/", "%%%", b64=True), 400, "BadRequest", "not valid base64"),
-        (post({**GOOD, "question": "why " * 200}), 400, "BadRequest", "tokens long"),
+        (post({**GOOD, "question": "why " * 200}), 413, "PayloadTooLarge", "tokens long; the limit is 128"),
+        (
+            post({**GOOD, "question": "why " * 300, "context": "! " * 500}),  # the tokenizer panicked
+            413,
+            "PayloadTooLarge",
+            "300 tokens long; the limit is 128 (MAX_QUESTION_TOKENS)",
+        ),
+        (post({**GOOD, "question": "q" * 2001}), 413, "PayloadTooLarge", "2000 (MAX_QUESTION_CHARS)"),
+        (post({**GOOD, "context": "! " * 2400}), 413, "PayloadTooLarge", "the limit is 4 (MAX_WINDOWS)"),
+        (
+            post('{"model_type": "nlp1", "question": "\\ud800", "context": "c"}'),
+            400,
+            "BadRequest",
+            "surrogate",
+        ),
+        (post("[" * 50_000), 400, "BadRequest", "too deeply"),
         (
             post({**GOOD, "model_type": "nlp3"}),
             404,
@@ -231,8 +202,8 @@ GOOD = {"model_type": "nlp1", "question": "When?", "context": "In 1886."}
             "'broken' is unavailable: file model",
         ),
         (post({**GOOD, "model_type": "garbage"}), 503, "ModelUnavailable", "its files could not be loaded"),
-        (http_event("GET", "/nothing"), 404, "RouteNotFound", "GET /nothing"),
-        (http_event("DELETE", "/"), 404, "RouteNotFound", "DELETE /"),
+        (http_event("GET", "/nothing"), 404, "RouteNotFound", "'GET' '/nothing'"),
+        (http_event("DELETE", "/"), 404, "RouteNotFound", "'DELETE' '/'"),
     ],
 )
 def test_every_error_has_its_status_code_and_shape(
@@ -270,16 +241,22 @@ def test_an_unexpected_exception_is_a_generic_500_logged_with_its_traceback(
 
 
 def test_a_failed_init_answers_503_instead_of_crashing(
-    handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("MODEL_STORE", "floppy")
     failed = handler.initialise()
-    assert failed.service is None and "MODEL_STORE" in (failed.error or "")
+    assert failed.service is None and failed.error == handler.INIT_FAILED
     monkeypatch.setattr(handler, "environment", failed)
     for event in (post(GOOD), http_event("GET", "/models")):
         status, body = call(handler, event, lambda_context)
         assert status == 503 and body["error"]["code"] == "ServiceUnavailable"
+        assert body["error"]["message"] == handler.INIT_FAILED  # generic: no setting's value
     assert handler.handler(GOOD, lambda_context)["statusCode"] == 503
+    logged = [r for r in caplog.records if r.getMessage().startswith("init failed")]
+    assert logged and "MODEL_STORE must be one of" in str(logged[-1].exc_info[1])  # in full, in the log
 
 
 # --- the service: memory budget and new revisions with real models ------------------------------

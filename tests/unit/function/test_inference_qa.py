@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 from inference import qa
+from inference.config import RequestLimits
+from inference.errors import PayloadTooLargeError
 
 RECORDED_LOGITS = Path(__file__).parent / "data" / "recorded_logits.npz"
 
@@ -87,9 +89,45 @@ def test_windows_are_the_ones_transformers_makes(
     assert windows.question_tokens == len(reference(question, add_special_tokens=False)["input_ids"])
 
 
-def test_a_question_too_long_for_the_windows_is_refused(loaded_models: dict[str, Any]) -> None:
-    with pytest.raises(qa.UnanswerableInputError, match="tokens long"):
-        qa.answer(loaded_models["nlp2"], "why " * (qa.MAX_QUESTION_TOKENS + 1), "Because.")
+@pytest.mark.parametrize(
+    ("tokens", "length"),
+    [(129, "129 tokens"), (260, "260 tokens"), (380, "380 tokens"), (400, "more than 384 tokens")],
+    ids=["over-the-limit", "stride-panic-range", "stride-panic-range-end", "over-a-window"],
+)
+@pytest.mark.parametrize("context", ["Because.", "! " * 1000], ids=["short-context", "long-context"])
+def test_a_question_over_the_token_limit_is_413_naming_the_setting(
+    loaded_models: dict[str, Any], tokens: int, length: str, context: str
+) -> None:
+    """With a long context, 253 to 380 question tokens made the tokenizer panic (a BaseException)."""
+    refused = rf"question is {length} long; the limit is 128 \(MAX_QUESTION_TOKENS\)"
+    with pytest.raises(PayloadTooLargeError, match=refused):
+        qa.answer(loaded_models["nlp2"], "why " * tokens, context)
+    assert qa.encode(loaded_models["nlp2"].tokenizer, "why " * 128, "Because.").question_tokens == 128
+
+
+def test_windows_over_the_limit_are_413_before_any_forward_pass(loaded_models: dict[str, Any]) -> None:
+    class NoForward:
+        input_names = qa.INPUT_NAMES
+
+        def forward(self, inputs: Any) -> Any:
+            raise AssertionError("a refused request must not reach the engine")
+
+    model = loaded_models["nlp1"]
+    refusing = qa.QAModel(model.folder, "torch", model.tokenizer, NoForward())
+    context = FILLER * 20
+    at_the_limit = qa.encode(model.tokenizer, "Why?", context, RequestLimits(max_windows=4))
+    assert at_the_limit.count == 4
+    refused = r"make 4 windows of 384 tokens; the limit is 3 \(MAX_WINDOWS\)"
+    with pytest.raises(PayloadTooLargeError, match=refused):
+        refusing.answer("Why?", context, RequestLimits(max_windows=3))
+
+
+def test_a_lone_surrogate_reaching_the_tokenizer_is_unanswerable_not_a_crash(
+    loaded_models: dict[str, Any],
+) -> None:
+    for question, context in (("Why\ud800?", "Because."), ("Why?", "Be\udfffcause.")):
+        with pytest.raises(qa.UnanswerableInputError):
+            qa.answer(loaded_models["nlp2"], question, context)
 
 
 def test_a_context_without_readable_tokens_is_refused(loaded_models: dict[str, Any]) -> None:
