@@ -1,12 +1,5 @@
 locals {
-  api_url = "${local.api_base_url}/${module.api.stage_name}/"
-
-  # The sample README's question, answered "1886" by every model of the catalogs.
-  example_request = {
-    model_type = var.example_model_type
-    question   = "When was the car invented?"
-    context    = "Cars came into global use during the 20th century, and developed economies depend on them. The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. One of the first cars accessible to the masses was the 1908 Model T, an American car manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they replaced animal-drawn carriages and carts."
-  }
+  variant = "s3"
 }
 
 ################################################################################

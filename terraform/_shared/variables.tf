@@ -1,0 +1,159 @@
+# Inputs every root stack takes, with the same meaning and default: one file, symlinked into
+# terraform/{s3,efs,oci}/ as variables_shared.tf. Each stack's own variables.tf holds the rest.
+
+variable "region" {
+  description = "AWS region of every resource."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name like us-east-1."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (through the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "image_uri" {
+  description = "Image of the function, in this stack's repository (see the repository_url output): <repository_url>:<content-hash tag> or <repository_url>@sha256:<digest>. A new tag redeploys; the same tag never does. Any placeholder will do for the first, targeted apply of the repository."
+  type        = string
+
+  # Only a blank value is refused here: the first, targeted apply (-target=module.image_repository)
+  # runs before any image exists and may pass a placeholder. The function's module checks the
+  # <repository>:<tag> form whenever the function itself is planned.
+  validation {
+    condition     = can(regex("^\\S+$", var.image_uri))
+    error_message = "image_uri must not be empty or contain whitespace."
+  }
+}
+
+variable "repository_name" {
+  description = "Name of the ECR repository the image is pushed to. null uses name."
+  type        = string
+  default     = null
+}
+
+variable "keep_images" {
+  description = "How many images the repository keeps; older pushes expire."
+  type        = number
+  default     = 10
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB (the sample's 6000; CPU scales with memory). New AWS accounts may be limited to 3008 MB until a quota increase."
+  type        = number
+  default     = 6000
+}
+
+variable "timeout" {
+  description = "Timeout of one invocation of the API function in seconds: under the HTTP API's 30 s integration timeout, so a request the gateway gave up on does not hold its environment (the sample had 180)."
+  type        = number
+  default     = 25
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the API function: caps the cost, the load on the model store, and how many environments a burst of expensive requests can hold. Accounts with the initial concurrency quota of 10 cannot reserve any: set -1 (unreserved) there."
+  type        = number
+  default     = 10
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's and the API's log groups, in days."
+  type        = number
+  default     = 14
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing of the functions: Active or PassThrough."
+  type        = string
+  default     = "Active"
+}
+
+variable "max_context_chars" {
+  description = "Longest context in characters, checked before tokenizing (413 beyond). null keeps the function's default, 100000. Sets MAX_CONTEXT_CHARS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_context_chars == null ? true : (var.max_context_chars >= 1 && floor(var.max_context_chars) == var.max_context_chars)
+    error_message = "max_context_chars must be null or a whole number >= 1."
+  }
+}
+
+variable "max_question_chars" {
+  description = "Longest question in characters, checked before tokenizing (413 beyond). null keeps the function's default, 2000. Sets MAX_QUESTION_CHARS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_question_chars == null ? true : (var.max_question_chars >= 1 && floor(var.max_question_chars) == var.max_question_chars)
+    error_message = "max_question_chars must be null or a whole number >= 1."
+  }
+}
+
+variable "max_question_tokens" {
+  description = "Longest question in tokens, 1-252 (a window of 384 tokens must keep more than the 128-token stride for context; 413 beyond). null keeps the function's default, 128. Sets MAX_QUESTION_TOKENS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_question_tokens == null ? true : (var.max_question_tokens >= 1 && floor(var.max_question_tokens) == var.max_question_tokens && var.max_question_tokens <= 252)
+    error_message = "max_question_tokens must be null or a whole number between 1 and 252."
+  }
+}
+
+variable "max_windows" {
+  description = "Most 384-token windows one request may make, checked before any forward pass (413 beyond): what bounds a request's time. null keeps the function's default, 48 (6.5 s on one vCPU with the offline catalog's nlp1 on torch; about 18 keeps the default catalog's distilbert models under 10 s). Sets MAX_WINDOWS."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_windows == null ? true : (var.max_windows >= 1 && floor(var.max_windows) == var.max_windows)
+    error_message = "max_windows must be null or a whole number >= 1."
+  }
+}
+
+variable "environment_variables" {
+  description = "Extra environment variables of the API function (e.g. MANIFEST_TTL_SECONDS, MAX_CONTEXT_CHARS); the stack's own MODEL_* settings win."
+  type        = map(string)
+  default     = {}
+}
+
+variable "stage_name" {
+  description = "Stage of the HTTP API, part of the URL (the sample's develop)."
+  type        = string
+  default     = "develop"
+}
+
+variable "throttling_burst_limit" {
+  description = "Burst limit of the API's routes (requests)."
+  type        = number
+  default     = 20
+}
+
+variable "throttling_rate_limit" {
+  description = "Steady-state rate limit of the API's routes (requests per second)."
+  type        = number
+  default     = 10
+}
+
+variable "example_model_type" {
+  description = "model_type the curl_command output asks (one the published catalog serves)."
+  type        = string
+  default     = "nlp1"
+}
+
+variable "models_manifest_sha256" {
+  description = "sha256 of the published models manifest. The EFS stack re-seeds its file system whenever it changes; the other stacks record it in the state (outputs) so a plan shows what was published."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.models_manifest_sha256 == "" || can(regex("^[0-9a-f]{64}$", var.models_manifest_sha256))
+    error_message = "models_manifest_sha256 must be empty or 64 lowercase hex digits."
+  }
+}
