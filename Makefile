@@ -29,6 +29,7 @@ setup: ## Install and start everything the project needs (idempotent)
 
 test: setup ## Lint, unit, image, local-cloud, Terraform and integration tests (what CI runs)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	terraform fmt -check -recursive modules terraform
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -38,8 +39,9 @@ unit: setup ## Fast tests only (no Docker, no local cloud, no Terraform plans or
 integration: setup ## Deploy each variant on the local cloud, query it, destroy it
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
-lint: setup ## ruff + terraform fmt
+lint: setup ## ruff check, ruff format --check, terraform fmt -check
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	terraform fmt -check -recursive modules terraform
 
 fmt: setup ## Format Python and Terraform

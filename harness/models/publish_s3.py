@@ -66,7 +66,6 @@ class PublishResult:
         return self.manifest_key in self.uploaded
 
 
-
 def transfer_config() -> Any:
     """Multipart above 8 MiB, in 8 MiB parts, a few at a time (the host has few cores)."""
     from boto3.s3.transfer import TransferConfig

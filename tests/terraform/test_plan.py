@@ -282,4 +282,3 @@ def test_targeted_plan_takes_a_placeholder_image(
     )
     modules = {c.module_address for c in plan.changes}
     assert modules == {"module.image_repository", "module.model_bucket"}, plan.summary()
-

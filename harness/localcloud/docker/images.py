@@ -18,6 +18,7 @@ from harness.localcloud.docker.exceptions import ImageMissingError
 
 log = logging.getLogger(__name__)
 
+
 def registry_reference(image_uri: str, registry_address: str) -> str:
     """The reference to pull for a function's ``image_uri`` (ECR URIs point at the local registry)."""
     match = ECR_URI.match(image_uri)
