@@ -31,6 +31,10 @@ class Case:
     method: str = "POST"
     path: str = ""  # after the stage URL, which ends in "/"
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    # Who answers: the function (the project's error shape) or API Gateway itself, which answers a
+    # request matching none of the stage's routes (POST /, GET /models) with 404 and
+    # {"message": "Not Found"} without invoking the function, as AWS does.
+    answered_by: str = "function"
 
 
 def _json(value: object) -> bytes:
@@ -155,10 +159,10 @@ CASES: tuple[Case, ...] = (
     Case("base64-looking body", base64.b64encode(_json(GOOD)), 400),
     Case("huge header", _json(GOOD), 200, headers={"Content-Type": "application/json", "X-Junk": "j" * 7000}),
     # --- routes --------------------------------------------------------------------------------------------
-    Case("GET on the answer route", None, 404, method="GET"),
-    Case("DELETE", _json(GOOD), 404, method="DELETE"),
-    Case("unknown route", _json(GOOD), 404, path="nothing"),
-    Case("long unknown route", _json(GOOD), 404, path="p" * 3000),
-    Case("percent-encoded route", _json(GOOD), 404, path="%00%ff%2e%2e"),
-    Case("POST on models", _json(GOOD), 404, path="models"),
+    Case("GET on the answer route", None, 404, method="GET", answered_by="gateway"),
+    Case("DELETE", _json(GOOD), 404, method="DELETE", answered_by="gateway"),
+    Case("unknown route", _json(GOOD), 404, path="nothing", answered_by="gateway"),
+    Case("long unknown route", _json(GOOD), 404, path="p" * 3000, answered_by="gateway"),
+    Case("percent-encoded route", _json(GOOD), 404, path="%00%ff%2e%2e", answered_by="gateway"),
+    Case("POST on models", _json(GOOD), 404, path="models", answered_by="gateway"),
 )

@@ -68,7 +68,8 @@ def test_bad_json_is_400(deployed):
 
 def test_pathological_requests_answer_2xx_or_4xx_with_a_short_error_body(deployed):
     """Every request of the corpus through the deployed endpoint: its status, never a 5xx, the
-    error shape, and an error body that quotes only a bounded prefix of what was sent."""
+    error shape (API Gateway's own for a request that matches no route), and an error body that
+    quotes only a bounded prefix of what was sent."""
     wrong = []
     for case in pathological.CASES:
         response = requests.request(
@@ -77,6 +78,9 @@ def test_pathological_requests_answer_2xx_or_4xx_with_a_short_error_body(deploye
         problem = None
         if response.status_code != case.status:
             problem = f"status {response.status_code}, expected {case.status}"
+        elif case.answered_by == "gateway":
+            if response.json() != {"message": "Not Found"}:
+                problem = "not API Gateway's own 404"
         elif response.status_code >= 400:
             body = response.json()
             if set(body) != {"error", "request_id"} or set(body["error"]) != {"code", "message"}:
