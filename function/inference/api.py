@@ -57,8 +57,9 @@ def is_http_event(event: Any) -> bool:
     )
 
 
-# The fields of a payload 2.0 event the function reads, which API Gateway always sends as text
-# (REQUIRED) or as text when at all (OPTIONAL; a body may also be null).
+# The fields of a payload 2.0 event that API Gateway always sends as text (REQUIRED) or as text
+# when at all (OPTIONAL; a body may also be null). Routing reads the required ones, rawPath and
+# requestId; an event whose other fields have impossible types is not API Gateway's either.
 _REQUIRED = (("requestContext", "stage"), ("requestContext", "http", "method"))
 _OPTIONAL = (
     ("rawPath",),

@@ -21,11 +21,8 @@ from inference import qa
 from inference.config import RequestLimits
 from tokenizers import Tokenizer
 
-from harness.bench import qa_adapter
-from harness.paths import hf_cache_dir
+from harness.bench import inprocess, qa_adapter
 
-# catalogs/offline.json's nlp1 (MiniLM-L6-H384), the model the limits are sized with.
-NLP1 = ("local/minilm-l6-h384-squad", "cecc2a7e5b8ee2583e400934cd4cc6ae3ff96411")
 QUESTION_WORD = "why "  # one token in the BERT vocabularies of the offline and default catalogs
 CONTEXT_CHAR = "!"  # punctuation: one token per character, the most windows per character
 
@@ -36,6 +33,11 @@ class WorstCase:
     context: str
     windows: int
     question_tokens: int
+
+
+def nlp1_folder() -> Path:
+    """catalogs/offline.json's nlp1 (MiniLM-L6-H384), the model the limits are sized with."""
+    return inprocess.model_folders("offline")["nlp1"]
 
 
 def worst_accepted_request(tokenizer: Tokenizer, limits: RequestLimits) -> WorstCase:
@@ -64,19 +66,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    repo, revision = NLP1
-    default = hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "snapshots" / revision
-    parser.add_argument("--model", type=Path, default=default, help="a model folder (default: nlp1)")
+    parser.add_argument("--model", type=Path, help="a model folder (default: the offline catalog's nlp1)")
     parser.add_argument("--engine", default="torch", help="torch (the slowest), onnx or onnx-int8")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (Lambda: 1 per vCPU)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     limits = RequestLimits()
-    model = qa_adapter.load(args.model, args.engine, threads=args.threads)
+    folder = args.model or nlp1_folder()
+    model = qa_adapter.load(folder, args.engine, threads=args.threads)
     case = worst_accepted_request(model.tokenizer, limits)
     seconds = time_request(model, case, limits, args.runs)
     print(
-        f"{args.model.name} on {args.engine}, {args.threads} thread(s): {case.windows} windows, "
+        f"{folder.name} on {args.engine}, {args.threads} thread(s): {case.windows} windows, "
         f"question {case.question_tokens} tokens, context {len(case.context)} characters; "
         f"answer in {statistics.median(seconds):.2f} s median, {max(seconds):.2f} s max of {args.runs} "
         f"({statistics.median(seconds) / case.windows * 1000:.0f} ms per window)"

@@ -183,9 +183,6 @@ def _transfer(
                         },
                     )
                     raise ModelUnavailableError(model.model_type, _download_failure(file, exc)) from exc
-        for fd in descriptors.values():
-            os.close(fd)
-        descriptors.clear()
         problems: list[str] = []
         for file in files:
             problem = file_problem(temps[file.name], file)

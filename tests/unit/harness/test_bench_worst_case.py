@@ -8,13 +8,11 @@ from inference.config import RequestLimits
 from inference.errors import PayloadTooLargeError
 
 from harness.bench import worst_case
-from harness.paths import hf_cache_dir
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> object:
-    repo, revision = worst_case.NLP1
-    return qa.load_tokenizer(hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "snapshots" / revision)
+    return qa.load_tokenizer(worst_case.nlp1_folder())
 
 
 @pytest.mark.parametrize("limits", [RequestLimits(), RequestLimits(max_question_tokens=20, max_windows=5)])
