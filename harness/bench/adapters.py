@@ -95,7 +95,11 @@ def count_containers(function_name: str) -> int | None:
 
     try:
         client = engine_client(timeout=10)
-        return len(client.containers.list(filters={"label": f"{LABEL_FUNCTION}={function_name}"}))
+        return len(
+            client.containers.list(
+                filters={"label": f"{LABEL_FUNCTION}={function_name}"}, ignore_removed=True
+            )
+        )
     except Exception:
         return None
 

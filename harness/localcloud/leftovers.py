@@ -49,7 +49,9 @@ def docker_objects(settings: Settings) -> dict[str, list[str]]:
     label = {"label": f"{LABEL_INSTANCE}={settings.instance}"}
     client = engine_client()
     try:
-        found["containers"] = sorted(c.name for c in client.containers.list(all=True, filters=label))
+        found["containers"] = sorted(
+            c.name for c in client.containers.list(all=True, filters=label, ignore_removed=True)
+        )
         found["networks"] = sorted(n.name for n in client.networks.list(filters=label))
         found["volumes"] = sorted(v.name for v in client.volumes.list(filters=label))
     finally:

@@ -30,7 +30,7 @@ def _derived_image(client: Any, name: str, steps: str) -> Iterator[str]:
     try:
         yield tag
     finally:
-        for container in client.containers.list(all=True, filters={"ancestor": tag}):
+        for container in client.containers.list(all=True, filters={"ancestor": tag}, ignore_removed=True):
             container.remove(force=True)
         client.images.remove(tag, force=True)
 
@@ -52,7 +52,7 @@ def without_python(docker_engine: Any) -> Iterator[str]:
 
 def _leftovers(client: Any, image: str) -> list[Any]:
     """Probe containers of ``image`` still there (the probe removes its own, pass or fail)."""
-    return client.containers.list(all=True, filters={"label": f"{PROBE_LABEL}={image}"})
+    return client.containers.list(all=True, filters={"label": f"{PROBE_LABEL}={image}"}, ignore_removed=True)
 
 
 def test_the_project_base_passes(docker_engine: Any) -> None:

@@ -107,7 +107,7 @@ class Cloud:
             labels.append(f"lambda-inference.function={function}")
         client = engine_client()
         try:
-            return client.containers.list(all=True, filters={"label": labels})
+            return client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
         finally:
             client.close()
 
