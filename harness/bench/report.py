@@ -14,7 +14,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,9 +29,11 @@ from harness.bench.targets import (
     old_strategy_factors,
     verdict,
 )
+from harness.splice import Markers
 
 START_MARKER = "<!-- BENCH:START -->"
 END_MARKER = "<!-- BENCH:END -->"
+MARKERS = Markers(START_MARKER, END_MARKER)
 RESULTS_JSON = "results.json"
 RESULTS_MD = "results.md"
 BREAKDOWN_LABELS = {
@@ -1131,20 +1132,6 @@ def readme_section(results: dict[str, Any], results_link: str, method_link: str)
     )
 
 
-def replace_between_markers(text: str, section: str) -> str | None:
-    """``text`` with everything between the BENCH markers replaced; None when a marker is missing."""
-    pattern = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re.DOTALL)
-    if not pattern.search(text):
-        return None
-    return pattern.sub(lambda _: f"{START_MARKER}\n{section.strip()}\n{END_MARKER}", text, count=1)
-
-
 def update_readme(path: Path, section: str) -> bool:
     """Rewrite the benchmark section of the README at ``path``; False if it has no markers."""
-    if not path.is_file():
-        return False
-    updated = replace_between_markers(path.read_text(), section)
-    if updated is None:
-        return False
-    path.write_text(updated)
-    return True
+    return MARKERS.update(path, section) is not None
