@@ -129,8 +129,6 @@ def _accuracy_summary(
     pool: inprocess.ModelPool, runs: dict[str, dict[str, inprocess.AccuracyRun]]
 ) -> dict[str, dict[str, Any]]:
     """Per catalog and model: EM/F1, and for torch the hf-cache README's figures beside them."""
-    from harness.bench.scenarios import ACCURACY_TOLERANCE
-
     out: dict[str, dict[str, Any]] = {}
     for catalog, by_model in runs.items():
         out[catalog] = {}
@@ -138,12 +136,7 @@ def _accuracy_summary(
             engine = pool.engine(catalog, model_type)
             # The README's figures are torch's (its recipe on the HuggingFace weights).
             reference = squad.reference_score(model_type, run.score.count) if engine == TORCH else None
-            matches = None
-            if reference:
-                matches = (
-                    abs(run.score.exact_match - reference[0]) <= ACCURACY_TOLERANCE
-                    and abs(run.score.f1 - reference[1]) <= ACCURACY_TOLERANCE
-                )
+            matches = run.score.agrees_with(*reference) if reference else None
             out[catalog][model_type] = {
                 **run.score.as_dict(),
                 "engine": engine,

@@ -19,16 +19,13 @@ from typing import Any
 
 from harness.bench import adapters, inprocess, logparse
 from harness.bench.client import ApiClient, ApiResult
-from harness.bench.squad import Question, normalize_answer, reference_score, score
+from harness.bench.squad import ACCURACY_TOLERANCE, Question, normalize_answer, reference_score, score
 from harness.bench.stats import median, percentile, ratio, summarize, throughput
 from harness.progress import say
 
 WARMUP_REQUESTS = 5
 LOG_WAIT_SECONDS = 10.0
 SCALE_OUT_BURSTS = 10  # bursts a concurrency level may send until that many environments run
-# Endpoint and in-process accuracy "agree" within this many points (EM and F1); the in-process
-# run "matches" ../shared/hf-cache/README.md within it too. Identical answers give 0.00.
-ACCURACY_TOLERANCE = 0.5
 MB = 1_000_000
 
 
@@ -547,16 +544,8 @@ def accuracy(
                 if normalize_answer(predictions[q.id]) != normalize_answer(local.predictions.get(q.id, ""))
             ]
             reference = reference_score(model_type, len(answered)) if with_reference else None
-            agree = (
-                abs(endpoint_score.exact_match - local_score.exact_match) <= ACCURACY_TOLERANCE
-                and abs(endpoint_score.f1 - local_score.f1) <= ACCURACY_TOLERANCE
-            )
-            matches = None
-            if reference is not None:
-                matches = (
-                    abs(local_score.exact_match - reference[0]) <= ACCURACY_TOLERANCE
-                    and abs(local_score.f1 - reference[1]) <= ACCURACY_TOLERANCE
-                )
+            agree = endpoint_score.agrees_with(local_score.exact_match, local_score.f1)
+            matches = None if reference is None else local_score.agrees_with(*reference)
             out[model_type] = {
                 "questions": len(answered),
                 "errors": errors,
