@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.bench.jsonrecord import Record
 from harness.paths import shared_dir
 
 _PUNCTUATION = frozenset(string.punctuation)
@@ -37,15 +38,12 @@ class Question:
 
 
 @dataclass(frozen=True)
-class Score:
+class Score(Record):
     """Exact match and F1 in percent over ``count`` questions."""
 
-    exact_match: float
-    f1: float
-    count: int
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {"exact_match": self.exact_match, "f1": self.f1, "count": self.count}
+    exact_match: float = 0.0
+    f1: float = 0.0
+    count: int = 0
 
     def agrees_with(self, exact_match: float, f1: float, tolerance: float = ACCURACY_TOLERANCE) -> bool:
         """Both EM and F1 within ``tolerance`` points of the given ones (the one tolerance check)."""
