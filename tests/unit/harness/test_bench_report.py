@@ -111,22 +111,15 @@ def _run(
         },
         "accuracy": {
             "models": {
-                "nlp1": {
+                mt: {
                     "questions": 500,
-                    "endpoint": {"exact_match": 66.6, "f1": 72.6, "count": 500},
-                    "inprocess": {"exact_match": 66.6, "f1": 72.6, "count": 500},
+                    "endpoint": {"exact_match": em, "f1": f1, "count": 500},
+                    "inprocess": {"exact_match": em, "f1": f1, "count": 500},
                     "agree": True,
                     "identical": True,
                     "differing_answers": 0,
-                },
-                "nlp2": {
-                    "questions": 500,
-                    "endpoint": {"exact_match": 52.4, "f1": 60.28, "count": 500},
-                    "inprocess": {"exact_match": 52.4, "f1": 60.28, "count": 500},
-                    "agree": True,
-                    "identical": True,
-                    "differing_answers": 0,
-                },
+                }
+                for mt, (em, f1) in (("nlp1", (66.6, 72.6)), ("nlp2", (52.4, 60.28)))
             }
         },
     }

@@ -381,34 +381,12 @@ def test_old_strategy_summarises_each_model(monkeypatch: pytest.MonkeyPatch, tmp
 # --- S3 throughput, against a real moto server --------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def bench_moto() -> Iterator[Any]:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-    finally:
-        server.stop()
-
-
 def test_s3_throughput_sets_the_function_beside_a_raw_get(
-    bench_moto: Any, monkeypatch: pytest.MonkeyPatch
+    models_s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from inference.contract import FileDigest, Manifest, ManifestModel
 
-    s3 = bench_moto
+    s3 = models_s3  # the session's moto server (conftest)
     s3.create_bucket(Bucket="models-bucket")
     files = {"model.safetensors": b"w" * 2_000_000, "config.json": b"{}"}
     for name, data in files.items():
@@ -610,20 +588,25 @@ def test_run_benchmark_end_to_end_with_fakes(bench_fake_run: dict[str, list[Any]
     assert "| cold start, median (s) |" in text and "| target | run |" in text
 
 
-def test_a_spent_budget_skips_the_runs_not_started(
-    bench_fake_run: dict[str, list[Any]], tmp_path: Path
-) -> None:
-    path = run.run_benchmark(
-        ["s3", "oci"],
+def _small_run(variants: list[str], catalog: str, tmp_path: Path, time_budget_s: float = 60) -> Path:
+    """The smallest benchmark of ``variants`` with one catalog (2 questions, 2 requests, 1 cold start)."""
+    return run.run_benchmark(
+        variants,
         questions=2,
         warm_requests=2,
         cold_starts=1,
-        catalogs=["offline-int8"],
+        catalogs=[catalog],
         inprocess_questions=2,
         out_dir=tmp_path / "r",
-        time_budget_s=0,
+        time_budget_s=time_budget_s,
         readmes=[],
     )
+
+
+def test_a_spent_budget_skips_the_runs_not_started(
+    bench_fake_run: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    path = _small_run(["s3", "oci"], "offline-int8", tmp_path, time_budget_s=0)
     results = json.loads(path.read_text())
     assert bench_fake_run["deploy"] == [] and bench_fake_run["destroy"] == []
     for key in ("s3/offline-int8", "oci/offline-int8"):
@@ -638,17 +621,7 @@ def test_a_failed_deploy_is_recorded_and_the_stack_still_destroyed(
         raise RuntimeError("terraform apply failed")
 
     monkeypatch.setattr(adapters, "deploy", broken)
-    path = run.run_benchmark(
-        ["s3"],
-        questions=2,
-        warm_requests=2,
-        cold_starts=1,
-        catalogs=["offline"],
-        inprocess_questions=2,
-        out_dir=tmp_path / "r",
-        time_budget_s=60,
-        readmes=[],
-    )
+    path = _small_run(["s3"], "offline", tmp_path)
     data = json.loads(path.read_text())["runs"]["s3/offline"]
     assert "terraform apply failed" in data["errors"]["deploy"]
     assert bench_fake_run["destroy"] == ["s3"]
@@ -661,17 +634,7 @@ def test_a_missing_part_skips_its_scenario_only(
         raise adapters.UnavailableError("harness.localcloud.reset_environments is not available")
 
     monkeypatch.setattr(adapters, "reset_environments", no_hook)
-    path = run.run_benchmark(
-        ["oci"],
-        questions=2,
-        warm_requests=2,
-        cold_starts=1,
-        catalogs=["offline-onnx"],
-        inprocess_questions=2,
-        out_dir=tmp_path / "r",
-        time_budget_s=60,
-        readmes=[],
-    )
+    path = _small_run(["oci"], "offline-onnx", tmp_path)
     data = json.loads(path.read_text())["runs"]["oci/offline-onnx"]
     assert "reset_environments" in data["skipped"]["cold_start"]
     assert data["warm"]["models"]["nlp1"]["requests"] == 2
