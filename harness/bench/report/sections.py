@@ -7,10 +7,11 @@ renderer here (a function of ``BenchResults`` returning markdown) and nothing el
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from harness.bench.records import TargetCheck
+from harness.bench.records import AccuracyModel, Parity, Switching, TargetCheck
 from harness.bench.report.cells import PERCENTILES, em_f1, fmt, or_dash, table
-from harness.bench.results import BenchResults
+from harness.bench.results import BenchResults, Run
 from harness.bench.targets import image_goal, old_strategy_factors, verdict
 
 BREAKDOWN_LABELS = {
@@ -23,6 +24,8 @@ BREAKDOWN_LABELS = {
 }
 
 Renderer = Callable[[BenchResults], str]
+Columns = tuple[tuple[str, Callable[..., Any]], ...]  # (header, cell of a row's values)
+Row = tuple[Any, ...]
 
 
 def targets_table(checks: Iterable[TargetCheck]) -> str:
@@ -32,241 +35,154 @@ def targets_table(checks: Iterable[TargetCheck]) -> str:
     )
 
 
+def _rows_table(columns: Columns, rows: Iterable[Row]) -> str:
+    """A table whose cells are the columns' functions of each row's values."""
+    return table([header for header, _ in columns], [[cell(*row) for _, cell in columns] for row in rows])
+
+
+def _per_run(results: BenchResults, columns: Columns, items: Callable[[Run], Iterable[Row]]) -> str:
+    """A table with a row per run and item of it: the cells get the run, then the item's values."""
+    return _rows_table(columns, ((r, *item) for r in results.all_runs() for item in items(r)))
+
+
+def _if_measured(record: Any) -> list[tuple[Any]]:
+    """One row for a scenario that ran, none for one that did not."""
+    return [(record,)] if record else []
+
+
+def _per_model_p50(switching: Switching) -> str:
+    return ", ".join(f"{mt} {fmt(m.latency_ms.p50)}" for mt, m in switching.per_model.items())
+
+
+def _identical(accuracy: AccuracyModel) -> bool | None:
+    return accuracy.identical if accuracy.identical is not None else accuracy.differing_answers == 0
+
+
+# the first two columns of every per-run table; the cells get (run, *item)
+RUN_COLUMNS: Columns = (("variant", lambda r, *_: r.variant), ("engine", lambda r, *_: r.engine))
+
+COLD_COLUMNS: Columns = (
+    *RUN_COLUMNS,
+    ("cold starts", lambda r, c: f"{c.ok}/{c.requested}"),
+    *((label, lambda r, c, p=part: fmt(c.median_ms.get(p), 0)) for part, label in BREAKDOWN_LABELS.items()),
+    ("total", lambda r, c: fmt(c.median_ms.get("total"), 0)),
+    ("fetch incl. overlap", lambda r, c: fmt(c.median_ms.get("model_fetch_raw"), 0)),
+)
+
+WARM_COLUMNS: Columns = (
+    *RUN_COLUMNS,
+    ("model", lambda r, mt, m: mt),
+    ("requests", lambda r, mt, m: m.requests),
+    *((f"e2e {p}", lambda r, mt, m, p=p: fmt(getattr(m.end_to_end_ms, p))) for p in PERCENTILES),
+    ("function inference p50", lambda r, mt, m: fmt(m.function_inference_ms.p50)),
+    ("in-process forward p50", lambda r, mt, m: fmt(m.inprocess_forward_ms.p50)),
+    ("in-process answer p50", lambda r, mt, m: fmt(m.inprocess_answer_ms.p50)),
+    ("threads", lambda r, mt, m: fmt(m.inprocess_threads, 0)),
+    ("overhead p50", lambda r, mt, m: fmt(m.overhead_p50_ms)),
+    ("e2e - function inference p50", lambda r, mt, m: fmt(m.outside_inference_p50_ms)),
+)
+
+SWITCHING_COLUMNS: Columns = (
+    *RUN_COLUMNS,
+    ("requests", lambda r, s: s.requests),
+    ("cache hits", lambda r, s: s.cache_hits),
+    ("reloads (timings)", lambda r, s: s.reloads or 0),
+    ("model loads in logs", lambda r, s: or_dash(s.reloads_from_logs)),
+    ("p50 latency (ms)", lambda r, s: _per_model_p50(s)),
+)
+
+S3_COLUMNS: Columns = (
+    *RUN_COLUMNS,
+    ("model (on request)", lambda r, s: s.model_type),
+    ("MB", lambda r, s: fmt(s.model_bytes, 1, 1e-6)),
+    ("function MB/s", lambda r, s: fmt(s.function_median_mb_s)),
+    ("raw boto3 GET MB/s", lambda r, s: fmt(s.raw_median_mb_s)),
+    ("ratio", lambda r, s: fmt(s.function_to_raw, 2)),
+    (
+        "eager at init MB/s (overlaps imports)",
+        lambda r, s: ", ".join(f"{mt} {fmt(e.median)}" for mt, e in s.eager_at_init_mb_s.items()) or "-",
+    ),
+)
+
+CONCURRENCY_COLUMNS: Columns = (
+    *RUN_COLUMNS,
+    ("concurrency", lambda r, level, c: level),
+    ("scale-out (s)", lambda r, level, c: fmt(c.scale_out.seconds)),
+    ("environments started", lambda r, level, c: c.environments_started),
+    ("warm requests", lambda r, level, c: c.requests),
+    ("req/s", lambda r, level, c: fmt(c.throughput_rps)),
+    ("p50 (ms)", lambda r, level, c: fmt(c.latency_ms.p50, 0)),
+    ("p95 (ms)", lambda r, level, c: fmt(c.latency_ms.p95, 0)),
+    ("errors", lambda r, level, c: (c.errors or 0) + (c.scale_out.errors or 0)),
+    ("environments used", lambda r, level, c: c.environments_used),
+    ("containers after", lambda r, level, c: or_dash(c.containers_running_after)),
+)
+
+ACCURACY_COLUMNS: Columns = (
+    *RUN_COLUMNS,
+    ("model", lambda r, mt, a: mt),
+    ("questions", lambda r, mt, a: a.questions),
+    ("endpoint EM / F1", lambda r, mt, a: em_f1(a.endpoint)),
+    ("in-process EM / F1 (same engine)", lambda r, mt, a: em_f1(a.inprocess)),
+    ("answers differing", lambda r, mt, a: a.differing_answers),
+    ("identical", lambda r, mt, a: verdict(_identical(a))),
+)
+
+
 def cold_table(results: BenchResults) -> str:
-    parts = list(BREAKDOWN_LABELS)
-    rows = []
-    for r in results.all_runs():
-        cold = r.data.cold_start
-        rows.append(
-            [
-                r.variant,
-                r.engine,
-                f"{cold.ok}/{cold.requested}",
-                *(fmt(cold.median_ms.get(p), 0) for p in parts),
-                fmt(cold.median_ms.get("total"), 0),
-                fmt(cold.median_ms.get("model_fetch_raw"), 0),
-            ]
-        )
-    return table(
-        [
-            "variant",
-            "engine",
-            "cold starts",
-            *(BREAKDOWN_LABELS[p] for p in parts),
-            "total",
-            "fetch incl. overlap",
-        ],
-        rows,
-    )
+    return _per_run(results, COLD_COLUMNS, lambda r: [(r.data.cold_start,)])
 
 
 def warm_table(results: BenchResults) -> str:
-    rows = []
-    for r in results.all_runs():
-        for mt, m in r.data.warm.models.items():
-            rows.append(
-                [
-                    r.variant,
-                    r.engine,
-                    mt,
-                    m.requests,
-                    *(fmt(getattr(m.end_to_end_ms, p)) for p in PERCENTILES),
-                    fmt(m.function_inference_ms.p50),
-                    fmt(m.inprocess_forward_ms.p50),
-                    fmt(m.inprocess_answer_ms.p50),
-                    fmt(m.inprocess_threads, 0),
-                    fmt(m.overhead_p50_ms),
-                    fmt(m.outside_inference_p50_ms),
-                ]
-            )
-    return table(
-        [
-            "variant",
-            "engine",
-            "model",
-            "requests",
-            "e2e p50",
-            "e2e p95",
-            "e2e p99",
-            "function inference p50",
-            "in-process forward p50",
-            "in-process answer p50",
-            "threads",
-            "overhead p50",
-            "e2e - function inference p50",
-        ],
-        rows,
-    )
+    return _per_run(results, WARM_COLUMNS, lambda r: r.data.warm.models.items())
 
 
 def switching_table(results: BenchResults) -> str:
-    rows = []
-    for r in results.all_runs():
-        s = r.data.switching
-        if not s:
-            continue
-        rows.append(
-            [
-                r.variant,
-                r.engine,
-                s.requests,
-                s.cache_hits,
-                s.reloads or 0,
-                or_dash(s.reloads_from_logs),
-                ", ".join(f"{mt} {fmt(m.latency_ms.p50)}" for mt, m in s.per_model.items()),
-            ]
-        )
-    return table(
-        [
-            "variant",
-            "engine",
-            "requests",
-            "cache hits",
-            "reloads (timings)",
-            "model loads in logs",
-            "p50 latency (ms)",
-        ],
-        rows,
-    )
+    return _per_run(results, SWITCHING_COLUMNS, lambda r: _if_measured(r.data.switching))
 
 
 def s3_table(results: BenchResults) -> str:
-    rows = []
-    for r in results.all_runs():
-        s = r.data.s3
-        if not s:
-            continue
-        eager = ", ".join(f"{mt} {fmt(e.median)}" for mt, e in s.eager_at_init_mb_s.items())
-        rows.append(
-            [
-                r.variant,
-                r.engine,
-                s.model_type,
-                fmt(s.model_bytes, 1, 1e-6),
-                fmt(s.function_median_mb_s),
-                fmt(s.raw_median_mb_s),
-                fmt(s.function_to_raw, 2),
-                eager or "-",
-            ]
-        )
-    return table(
-        [
-            "variant",
-            "engine",
-            "model (on request)",
-            "MB",
-            "function MB/s",
-            "raw boto3 GET MB/s",
-            "ratio",
-            "eager at init MB/s (overlaps imports)",
-        ],
-        rows,
-    )
+    return _per_run(results, S3_COLUMNS, lambda r: _if_measured(r.data.s3))
 
 
 def concurrency_table(results: BenchResults) -> str:
-    rows = []
-    for r in results.all_runs():
-        for level, c in r.data.concurrency.levels.items():
-            rows.append(
-                [
-                    r.variant,
-                    r.engine,
-                    level,
-                    fmt(c.scale_out.seconds),
-                    c.environments_started,
-                    c.requests,
-                    fmt(c.throughput_rps),
-                    fmt(c.latency_ms.p50, 0),
-                    fmt(c.latency_ms.p95, 0),
-                    (c.errors or 0) + (c.scale_out.errors or 0),
-                    c.environments_used,
-                    or_dash(c.containers_running_after),
-                ]
-            )
-    return table(
-        [
-            "variant",
-            "engine",
-            "concurrency",
-            "scale-out (s)",
-            "environments started",
-            "warm requests",
-            "req/s",
-            "p50 (ms)",
-            "p95 (ms)",
-            "errors",
-            "environments used",
-            "containers after",
-        ],
-        rows,
-    )
+    return _per_run(results, CONCURRENCY_COLUMNS, lambda r: r.data.concurrency.levels.items())
 
 
 def accuracy_table(results: BenchResults) -> str:
-    rows = []
-    for r in results.all_runs():
-        for mt, a in r.data.accuracy.models.items():
-            rows.append(
-                [
-                    r.variant,
-                    r.engine,
-                    mt,
-                    a.questions,
-                    em_f1(a.endpoint),
-                    em_f1(a.inprocess),
-                    a.differing_answers,
-                    verdict(a.identical if a.identical is not None else a.differing_answers == 0),
-                ]
-            )
-    return table(
-        [
-            "variant",
-            "engine",
-            "model",
-            "questions",
-            "endpoint EM / F1",
-            "in-process EM / F1 (same engine)",
-            "answers differing",
-            "identical",
-        ],
-        rows,
-    )
+    return _per_run(results, ACCURACY_COLUMNS, lambda r: r.data.accuracy.models.items())
 
 
 def inprocess_table(results: BenchResults) -> str:
-    rows = []
-    for catalog in results.catalog_names():
-        for mt, a in (results.inprocess_accuracy.get(catalog) or {}).items():
-            same = results.parity(catalog, mt)
-            rows.append(
-                [
-                    results.catalog_label(catalog),
-                    f"`{catalog}`",
-                    mt,
-                    a.count,
-                    em_f1(a),
-                    "-" if a.reference is None else em_f1(a.reference),
-                    "-" if same is None else f"{same.exact_match_delta:+.2f} / {same.f1_delta:+.2f}",
-                    "-" if same is None else f"{same.identical} ({same.identical_share * 100:.2f}%)",
-                    fmt(a.seconds, 0),
-                ]
-            )
     against = {p.against for p in results.engine_parity.values() if p.against is not None}
-    return table(
-        [
-            "engine",
-            "catalog",
-            "model",
-            "questions",
-            "EM / F1",
-            "hf-cache README EM / F1",
+
+    def parity(catalog: str, mt: str, formatted: Callable[[Parity], str]) -> str:
+        same = results.parity(catalog, mt)
+        return "-" if same is None else formatted(same)
+
+    columns: Columns = (
+        ("engine", lambda c, mt, a: results.catalog_label(c)),
+        ("catalog", lambda c, mt, a: f"`{c}`"),
+        ("model", lambda c, mt, a: mt),
+        ("questions", lambda c, mt, a: a.count),
+        ("EM / F1", lambda c, mt, a: em_f1(a)),
+        ("hf-cache README EM / F1", lambda c, mt, a: "-" if a.reference is None else em_f1(a.reference)),
+        (
             f"vs {', '.join(sorted(against)) or 'torch'}: EM / F1 difference",
+            lambda c, mt, a: parity(c, mt, lambda p: f"{p.exact_match_delta:+.2f} / {p.f1_delta:+.2f}"),
+        ),
+        (
             "answers identical",
-            "seconds",
-        ],
-        rows,
+            lambda c, mt, a: parity(c, mt, lambda p: f"{p.identical} ({p.identical_share * 100:.2f}%)"),
+        ),
+        ("seconds", lambda c, mt, a: fmt(a.seconds, 0)),
     )
+    rows = [
+        (catalog, mt, a)
+        for catalog in results.catalog_names()
+        for mt, a in (results.inprocess_accuracy.get(catalog) or {}).items()
+    ]
+    return _rows_table(columns, rows)
 
 
 def image_table(results: BenchResults) -> str:
