@@ -80,7 +80,7 @@ class Record:
     @classmethod
     def from_json(cls: type[R], data: dict[str, Any]) -> R:
         hints = _hints(cls)
-        known = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+        known = [f.name for f in dataclasses.fields(cls) if f.init]
         return cls(**{name: _load(hints[name], data[name]) for name in known if name in data})
 
     def to_json(self) -> dict[str, Any]:
