@@ -14,7 +14,7 @@ authorization scopes, and AWS's key cache lifetime.
 
 from __future__ import annotations
 
-import logging
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +22,13 @@ from urllib.parse import urlsplit
 
 import jwt
 
-log = logging.getLogger(__name__)
-
 ALLOWED_JWKS_HOST = "127.0.0.1"
 JWKS_PATH = "/.well-known/jwks.json"
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_CACHE_SECONDS = 300.0
 # API Gateway accepts RSA-signed tokens only.
 ALGORITHMS = ["RS256", "RS384", "RS512"]
+_BEARER = re.compile(r"^bearer(\s+|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -48,9 +47,7 @@ class TokenRejectedError(Exception):
 
 def bearer_token(header: str | None) -> str:
     """The token of an ``Authorization`` header, which API Gateway takes with or without ``Bearer``."""
-    value = (header or "").strip()
-    if value[:7].lower() == "bearer ":
-        value = value[7:].strip()
+    value = _BEARER.sub("", (header or "").strip(), count=1).strip()
     if not value:
         raise TokenRejectedError("no token in the Authorization header")
     return value
