@@ -102,6 +102,7 @@ class Function:
     ephemeral_storage: int = 512
     file_system: FileSystemConfig | None = None
     reserved_concurrency: int | None = None
+    role: str = ""  # the execution role's ARN (what it grants decides the EFS mount's mode)
     source: str = "terraform-state"
 
 
@@ -210,6 +211,7 @@ def _function(attrs: dict[str, Any]) -> Function:
         ephemeral_storage=int(_first(attrs.get("ephemeral_storage")).get("size") or 512),
         file_system=FileSystemConfig(fs_config["arn"], fs_config["local_mount_path"]) if fs_config else None,
         reserved_concurrency=reserved,
+        role=attrs.get("role") or "",
     )
 
 
