@@ -37,6 +37,8 @@ ENDPOINT_WAIT_SECONDS = 300.0
 # The value must still pass the module's image_uri validation: a destroy evaluates every module,
 # and a deploy that failed before its first full apply leaves only this value to destroy with.
 PENDING_IMAGE_URI = "pending.invalid/not-built:pending"
+# The stacks' authentication inputs, remembered across deploys (see _authorization_variables).
+AUTHORIZATION_VARIABLES = ("api_authorization", "jwt_issuer", "jwt_audiences")
 
 
 @dataclass
@@ -230,7 +232,11 @@ def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -
         image_uri = push_image(image.tag, outputs["repository_url"], target=target)
     if variant != "oci":
         _publish_bundle(bundle, outputs, target)
-    variables = {"image_uri": image_uri, "models_manifest_sha256": manifest_sha}
+    variables = {
+        "image_uri": image_uri,
+        "models_manifest_sha256": manifest_sha,
+        **_authorization_variables(_saved_variables(stack)),
+    }
     with step(f"terraform apply ({variant}, {target})"):
         outputs = stack.apply(variables)
     _save_variables(stack, variables)
@@ -246,6 +252,26 @@ def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -
     )
     wait_until_ready(deployment.api_url, _readiness_auth(outputs, target))
     return deployment
+
+
+def _authorization_variables(saved: dict[str, Any]) -> dict[str, Any]:
+    """api_authorization, jwt_issuer, jwt_audiences: from ``TF_VAR_*`` when set, else the last deploy's.
+
+    Saved with the other inputs, so a later ``make publish`` (which applies the EFS stack again)
+    keeps the API's authorization instead of falling back to the default NONE.
+    """
+    chosen: dict[str, Any] = {}
+    for name in AUTHORIZATION_VARIABLES:
+        raw = os.environ.get(f"TF_VAR_{name}")
+        if raw is None:
+            if name in saved:
+                chosen[name] = saved[name]
+            continue
+        try:
+            chosen[name] = json.loads(raw) if name == "jwt_audiences" else raw
+        except ValueError:
+            raise HarnessError(f"TF_VAR_{name} must be a JSON list, e.g. '[\"inference\"]'") from None
+    return chosen
 
 
 def _readiness_auth(outputs: dict[str, Any], target: str) -> ApiAuth | None:

@@ -118,3 +118,23 @@ def test_client_auth_follows_the_stack_output(monkeypatch: pytest.MonkeyPatch) -
     assert jwt_auth.headers("GET", URL, b"", {}) == {"Authorization": "Bearer t0k"}
     signed = ApiAuth.for_stack({"api_authorization": "AWS_IAM", "region": "us-east-1"}, "local")
     assert "/us-east-1/execute-api/aws4_request" in signed.headers("GET", URL, b"", {})["Authorization"]
+
+
+def test_deploy_remembers_the_authorization_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.deploy import _authorization_variables
+
+    for name in ("api_authorization", "jwt_issuer", "jwt_audiences"):
+        monkeypatch.delenv(f"TF_VAR_{name}", raising=False)
+    assert _authorization_variables({"image_uri": "x"}) == {}
+    saved = {"api_authorization": "JWT", "jwt_issuer": "https://i", "jwt_audiences": ["a"]}
+    assert _authorization_variables(saved) == saved  # a later publish keeps them
+    monkeypatch.setenv("TF_VAR_api_authorization", "AWS_IAM")
+    monkeypatch.setenv("TF_VAR_jwt_audiences", '["b", "c"]')
+    assert _authorization_variables(saved) == {
+        **saved,
+        "api_authorization": "AWS_IAM",
+        "jwt_audiences": ["b", "c"],
+    }
+    monkeypatch.setenv("TF_VAR_jwt_audiences", "b")
+    with pytest.raises(HarnessError, match="JSON list"):
+        _authorization_variables(saved)
