@@ -122,26 +122,12 @@ class FunctionResolver:
             function = function_from_moto(self._settings.moto_url, name_or_arn)
             if function is None:
                 raise ResourceNotFoundError(f"Function not found: {self._arn(name_or_arn)}")
-            return function_spec(
-                function,
-                deployment,
-                self._efs,
-                self._settings.registry_address,
-                self._moto_access_point,
-                self._may_write_efs,
-            )
+            return self._build(function, deployment)
         with self._lock:
             cached = self._cache.get(function.name)
             if cached and cached[0] == generation:
                 return cached[1]
-        spec = function_spec(
-            function,
-            deployment,
-            self._efs,
-            self._settings.registry_address,
-            self._moto_access_point,
-            self._may_write_efs,
-        )
+        spec = self._build(function, deployment)
         with self._lock:
             self._cache[function.name] = (generation, spec)
         return spec
@@ -151,17 +137,20 @@ class FunctionResolver:
         hashes = {}
         for function in deployment.functions.values():
             try:
-                hashes[function.name] = function_spec(
-                    function,
-                    deployment,
-                    self._efs,
-                    self._settings.registry_address,
-                    self._moto_access_point,
-                    self._may_write_efs,
-                ).config_hash
+                hashes[function.name] = self._build(function, deployment).config_hash
             except LambdaServiceError as exc:
                 log.warning("function %s cannot run locally: %s", function.name, exc)
         return hashes
+
+    def _build(self, function: Function, deployment: Deployment) -> FunctionSpec:
+        return function_spec(
+            function,
+            deployment,
+            self._efs,
+            self._settings.registry_address,
+            self._moto_access_point,
+            self._may_write_efs,
+        )
 
     def _may_write_efs(self, role_arn: str, file_system_arn: str) -> bool:
         return role_allows(self._settings.moto_url, role_arn, EFS_WRITE_ACTION, file_system_arn)
