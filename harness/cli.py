@@ -72,7 +72,12 @@ def _cmd_invoke(args: argparse.Namespace) -> None:
     from harness import deploy
 
     status, body = deploy.invoke(
-        args.variant, args.target, model_type=args.model, question=args.question, context=args.context
+        args.variant,
+        args.target,
+        model_type=args.model,
+        question=args.question,
+        context=args.context,
+        token=args.token,
     )
     print(json.dumps(body, indent=2))
     if status >= 400:
@@ -146,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="nlp1")
     p.add_argument("--question", required=True)
     p.add_argument("--context", required=True)
+    p.add_argument(
+        "--token",
+        default=None,
+        help="bearer token for a JWT-authorized API (default: $TOKEN); AWS_IAM APIs are signed without one",
+    )
     p.set_defaults(func=_cmd_invoke)
 
     p = sub.add_parser("local", help="the local cloud: up, down, status")
