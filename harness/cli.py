@@ -31,6 +31,13 @@ def _cmd_image(args: argparse.Namespace) -> None:
     print(json.dumps({"tag": built.tag, "size_bytes": built.size_bytes}))
 
 
+def _cmd_lock(args: argparse.Namespace) -> None:
+    from harness.images.wheellock import write_locks
+
+    for path in write_locks():
+        print(path)
+
+
 def _cmd_publish(args: argparse.Namespace) -> None:
     from harness import deploy
 
@@ -112,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", choices=VARIANTS, required=True)
     p.add_argument("--catalog", default="offline")
     p.set_defaults(func=_cmd_image)
+
+    p = sub.add_parser(
+        "lock",
+        help="re-resolve function/requirements/*.txt into the hash-pinned locks the images install",
+        description="Writes function/requirements/locks/<runtimes>.txt (every wheel of each image, by "
+        "version and sha256) and pip.txt; commit them. Needs the package index (and the CPU torch "
+        "wheel through PIP_FIND_LINKS).",
+    )
+    p.set_defaults(func=_cmd_lock)
 
     for name, func, help_text in (
         ("publish", _cmd_publish, "publish the catalog's models to the variant's store"),
