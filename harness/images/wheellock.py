@@ -102,7 +102,8 @@ def parse_lock(path: Path) -> WheelLock:
         match = _PIN.match(line)
         if not match:
             expected = "`name==version --hash=sha256:<hex>`"
-            raise LockError(f"{_shown(path)}: entry {number} is not {expected}: {line[:80]}")
+            where = f"{_shown(path)}: line {number} (continuations joined)"
+            raise LockError(f"{where} is not {expected}: {line[:80]}")
         wheels.append(LockedWheel(canonicalize_name(match[1]), match[2], match[3]))
     return WheelLock(path, inputs.strip(), tuple(wheels))
 
