@@ -40,30 +40,35 @@ def ensure_rie() -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        pinned = Path(tmp) / "requirements.txt"
-        pinned.write_text(f"aws-sam-cli=={SAM_CLI_VERSION} --hash=sha256:{SAM_CLI_SHA256}\n")
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--require-hashes",
-                "--quiet",
-                "-d",
-                tmp,
-                "-r",
-                str(pinned),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:  # pip's warnings are noise unless the download failed
-            raise RieError(f"cannot download aws-sam-cli=={SAM_CLI_VERSION}:\n{done.stderr}")
-        extract_rie(next(Path(tmp).glob("aws_sam_cli-*.whl")), target)
+        extract_rie(download_sam_cli_wheel(Path(tmp)), target)
     return target
+
+
+def download_sam_cli_wheel(dest: Path) -> Path:
+    """``pip download`` the pinned aws-sam-cli wheel into ``dest`` (pip checks its sha256)."""
+    pinned = dest / "aws-sam-cli.requirements.txt"
+    pinned.write_text(f"aws-sam-cli=={SAM_CLI_VERSION} --hash=sha256:{SAM_CLI_SHA256}\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--require-hashes",
+            "--quiet",
+            "-d",
+            str(dest),
+            "-r",
+            str(pinned),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:  # pip's warnings are noise unless the download failed
+        raise RieError(f"cannot download aws-sam-cli=={SAM_CLI_VERSION}:\n{done.stderr}")
+    return next(dest.glob("aws_sam_cli-*.whl"))
 
 
 def extract_rie(wheel: Path, target: Path, sha256: str = SAM_CLI_SHA256) -> Path:
