@@ -28,7 +28,7 @@ from harness.errors import HarnessError
 from harness.images.engine import docker_client
 from harness.images.locks import file_lock
 from harness.paths import cache_dir
-from harness.progress import Log, say
+from harness.progress import Log, run_logged, say
 
 BASE_REPOSITORY = "lambda-inference/base"
 SUITE = "bookworm"
@@ -256,13 +256,6 @@ def _remove_tree(path: Path) -> None:
 
 
 def _run(command: list[str], log: Log, name: str) -> None:
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        assert proc.stdout is not None
-        tail: list[str] = []
-        for raw in proc.stdout:
-            line = raw.rstrip()
-            tail = [*tail[-40:], line]
-            if line.startswith(_LOGGED):
-                log(f"base image: {line}")
-    if proc.returncode != 0:
-        raise BaseImageError(f"{name} failed (exit {proc.returncode}):\n" + "\n".join(tail))
+    returncode, tail = run_logged(command, log, _LOGGED, "base image")
+    if returncode != 0:
+        raise BaseImageError(f"{name} failed (exit {returncode}):\n{tail}")

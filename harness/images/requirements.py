@@ -10,7 +10,6 @@ x86_64 (glibc 2.36), binary wheels only.
 from __future__ import annotations
 
 import itertools
-import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.paths import FUNCTION_DIR
-from harness.progress import Log
+from harness.progress import Log, run_logged
 
 REQUIREMENTS_DIR = FUNCTION_DIR / "requirements"
 BASE_REQUIREMENTS = REQUIREMENTS_DIR / "base.txt"
@@ -115,13 +114,6 @@ def pip_download(arguments: Sequence[str], dest: Path, log: Log, what: str) -> N
     ]
     for platform in PLATFORMS:
         command += ["--platform", platform]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        assert proc.stdout is not None
-        tail: list[str] = []
-        for line in proc.stdout:
-            line = line.rstrip()
-            tail = [*tail[-30:], line]
-            if line.startswith(("Saved ", "ERROR")):
-                log(f"{what}: {line}")
-    if proc.returncode != 0:
-        raise RequirementsError("pip download failed:\n" + "\n".join(tail))
+    returncode, tail = run_logged(command, log, ("Saved ", "ERROR"), what)
+    if returncode != 0:
+        raise RequirementsError(f"pip download failed:\n{tail}")
