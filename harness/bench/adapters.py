@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.local_settings import boto3_credentials
 from harness.paths import state_dir
-
-CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
 
 
 class UnavailableError(RuntimeError):
@@ -119,7 +118,10 @@ def s3_client() -> Any:
     from botocore.config import Config
 
     return boto3.client(
-        "s3", endpoint_url=aws_endpoint_url(), config=Config(s3={"addressing_style": "path"}), **CREDENTIALS
+        "s3",
+        endpoint_url=aws_endpoint_url(),
+        config=Config(s3={"addressing_style": "path"}),
+        **boto3_credentials(),
     )
 
 

@@ -11,7 +11,6 @@ form is returned, since that is what the function's ``image_uri`` holds.
 from __future__ import annotations
 
 import base64
-import os
 import time
 from typing import Any
 
@@ -20,6 +19,7 @@ import docker
 from harness.ecr import ECR_URI
 from harness.errors import HarnessError
 from harness.images.engine import docker_client
+from harness.local_settings import registry_address
 from harness.progress import Log, say
 
 
@@ -27,15 +27,11 @@ class ImagePushError(HarnessError):
     """The registry refused the push or could not be reached."""
 
 
-def local_registry() -> str:
-    return f"127.0.0.1:{os.environ.get('LOCALCLOUD_REGISTRY_PORT', '5055')}"
-
-
 def registry_repository(repository_uri: str, target: str = "local") -> str:
     """Where the bytes go: an ECR repository maps to the local registry for the local target."""
     match = ECR_URI.match(repository_uri)
     if target == "local" and match:
-        return f"{local_registry()}/{match['repo']}"
+        return f"{registry_address()}/{match['repo']}"
     return repository_uri
 
 

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness.local_settings import HOST
 from harness.localcloud import processes
 from harness.localcloud.config import LABEL_INSTANCE, Settings
 from harness.localcloud.docker.client import engine_answers, engine_client
@@ -45,7 +46,7 @@ def _say(message: str) -> None:
 
 def _port_answers(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((HOST, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -130,7 +131,7 @@ def registry_config(settings: Settings) -> Path:
         "  delete:\n    enabled: true\n"
         "  cache:\n    blobdescriptor: inmemory\n"
         "http:\n"
-        f"  addr: 127.0.0.1:{settings.registry_port}\n"
+        f"  addr: {settings.registry_address}\n"
         "  headers:\n    X-Content-Type-Options: [nosniff]\n"
     )
     return path
@@ -165,7 +166,7 @@ def ensure_moto(settings: Settings) -> str:
         "-m",
         "harness.localcloud.moto_server",
         "-H",
-        "127.0.0.1",
+        HOST,
         "-p",
         str(settings.moto_port),
     ]
@@ -198,7 +199,7 @@ def ensure_gateway(settings: Settings, network: NetworkInfo) -> str:
         "-m",
         "harness.localcloud.gateway",
         "--bind",
-        "127.0.0.1",
+        HOST,
         "--gateway-ip",
         network.gateway_ip,
     ]

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.local_settings import AWS_ENV
 from harness.paths import state_dir
 
 #: Where the provider mirror is looked for, in order, when ``TF_PLUGIN_MIRROR`` is not set.
@@ -22,14 +23,6 @@ MIRROR_CANDIDATES: tuple[Path, ...] = (
     Path.home() / ".terraform.d" / "plugins",
 )
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
-
-#: Credentials of the local cloud (moto accepts anything; these are its documented defaults).
-LOCAL_AWS_ENV: dict[str, str] = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
 
 
 class MirrorNotFoundError(FileNotFoundError):
@@ -125,7 +118,7 @@ def terraform_env(
     env["TF_INPUT"] = "0"
     env.setdefault("CHECKPOINT_DISABLE", "1")
     if target == "local":
-        env.update(LOCAL_AWS_ENV)
+        env.update(AWS_ENV)
         # A profile or SSO session of the caller must not leak into the emulator's runs.
         for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
             env.pop(key, None)
