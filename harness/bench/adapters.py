@@ -89,7 +89,7 @@ def read_log(log: LogFile, offset: int = 0) -> str:
 
 def count_containers(function_name: str) -> int | None:
     """Running environments of the function: containers labelled with its name (None: no Docker)."""
-    from harness.localcloud.docker.client import engine_client
+    from harness.docker_engine import engine_client
     from harness.localcloud.runtime.environment import LABEL_FUNCTION
 
     try:

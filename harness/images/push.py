@@ -16,9 +16,9 @@ from typing import Any
 
 import docker
 
+from harness.docker_engine import BUILD_TIMEOUT_SECONDS, engine_client
 from harness.ecr import ECR_URI
 from harness.errors import HarnessError
-from harness.images.engine import docker_client
 from harness.local_settings import registry_address
 from harness.progress import Log, say
 
@@ -73,7 +73,7 @@ def ecr_auth_config(repository_uri: str) -> dict[str, str]:
 
 def _push(local_tag: str, repository: str, tag: str, auth_config: dict[str, str] | None, log: Log) -> None:
     remote = f"{repository}:{tag}"
-    client = docker_client()
+    client = engine_client(BUILD_TIMEOUT_SECONDS)
     try:
         if registry_has(client, remote, auth_config):
             log(f"push: {remote} is already in the registry")

@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from harness.docker_engine import engine_client
 from harness.local_settings import ACCOUNT_ID, CREDENTIALS_ENV, HOST, REGION
 from harness.localcloud import proxy
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
 from harness.localcloud.config import Settings
 from harness.localcloud.deployed import Deployment, StateReader
-from harness.localcloud.docker.client import engine_client
 from harness.localcloud.docker.containers import remove_labelled
 from harness.localcloud.docker.exceptions import EngineUnavailableError
 from harness.localcloud.efs import EfsStore

@@ -13,9 +13,9 @@ from typing import Any
 
 import boto3
 
+from harness.docker_engine import engine_answers, engine_client
 from harness.local_settings import boto3_credentials
 from harness.localcloud.config import LABEL_INSTANCE, Settings
-from harness.localcloud.docker.client import engine_answers, engine_client
 
 
 def _client(settings: Settings, service: str) -> Any:

@@ -24,10 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness.docker_engine import engine_answers, engine_client
 from harness.local_settings import HOST
 from harness.localcloud import processes
 from harness.localcloud.config import LABEL_INSTANCE, Settings
-from harness.localcloud.docker.client import engine_answers, engine_client
 from harness.localcloud.docker.containers import remove_labelled
 from harness.localcloud.errors import LocalCloudError
 from harness.localcloud.network import NetworkInfo, ensure_network, find_network, remove_networks

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.docker_engine import engine_answers, engine_client
 from harness.localcloud import leftovers, services
 from harness.localcloud.config import Settings
-from harness.localcloud.docker.client import engine_answers, engine_client
 from harness.paths import cache_dir
 
 DRAIN_SECONDS = 30.0

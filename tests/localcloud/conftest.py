@@ -22,9 +22,9 @@ import pytest
 import requests
 from botocore.config import Config
 
+from harness.docker_engine import engine_answers, engine_client
 from harness.localcloud import processes
 from harness.localcloud.config import LABEL_INSTANCE, Settings
-from harness.localcloud.docker.client import engine_answers, engine_client
 from harness.localcloud.leftovers import docker_objects
 from harness.localcloud.services import down, gateway_health, status, up
 
