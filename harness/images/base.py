@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness.docker_engine import BUILD_TIMEOUT_SECONDS, engine_client
 from harness.errors import HarnessError
-from harness.images.locks import file_lock
+from harness.locks import file_lock
 from harness.paths import cache_dir
 from harness.progress import Log, say
 

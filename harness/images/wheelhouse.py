@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.images.locks import file_lock
+from harness.locks import file_lock
 from harness.paths import FUNCTION_DIR, cache_dir
 from harness.progress import Log, say
 

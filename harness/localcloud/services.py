@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -19,8 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from harness.localcloud.config import LABEL_INSTANCE, Settings
 from harness.localcloud.docker.containers import remove_labelled
 from harness.localcloud.errors import LocalCloudError
 from harness.localcloud.network import NetworkInfo, ensure_network, find_network, remove_networks
+from harness.locks import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -216,16 +216,9 @@ def ensure_gateway(settings: Settings, network: NetworkInfo) -> str:
 # ---- the three commands ----
 
 
-@contextmanager
-def _exclusive(settings: Settings) -> Iterator[None]:
+def _exclusive(settings: Settings) -> AbstractContextManager[None]:
     """One ``up``/``down`` at a time per instance (parallel deploys all call ``up``)."""
-    settings.services_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.services_dir / ".lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(settings.services_dir / ".lock")
 
 
 def up(settings: Settings | None = None) -> dict[str, Any]:
