@@ -38,7 +38,7 @@ def destroy(variant: str) -> None:
 
 def example_request() -> tuple[str, str]:
     """(question, context): the request example every part of the project uses."""
-    from harness.deploy import CAR_CONTEXT, CAR_QUESTION
+    from harness.example import CAR_CONTEXT, CAR_QUESTION
 
     return CAR_QUESTION, CAR_CONTEXT
 
