@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -23,6 +22,9 @@ from typing import Any
 import pytest
 from inference.contract import Manifest, ManifestModel, digest_file, model_folder
 
+from harness.example import CAR_CONTEXT, CAR_QUESTION
+from tests.local_instance import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 OFFLINE_MODELS = {  # model_type -> (repo id, revision, eager), as catalogs/offline.json
@@ -30,17 +32,6 @@ OFFLINE_MODELS = {  # model_type -> (repo id, revision, eager), as catalogs/offl
     "nlp2": ("local/minilm-l3-h384-squad", "7b1d26e8fd7dfeba584d828213e5c65d51f52219", False),
 }
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
-
-CAR_CONTEXT = (
-    "Cars came into global use during the 20th century, and developed economies depend on them. "
-    "The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz "
-    "patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. "
-    "One of the first cars accessible to the masses was the 1908 Model T, an American car "
-    "manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they "
-    "replaced animal-drawn carriages and carts, but took much longer to be accepted in Western "
-    "Europe and other parts of the world."
-)
-CAR_QUESTION = "When was the car invented?"
 
 
 def shared_dir() -> Path:
@@ -235,19 +226,13 @@ def fake_model_factory(tmp_path: Path):
 # --- moto ---------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A real moto server on 127.0.0.1, reached through AWS_ENDPOINT_URL for the whole session."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
