@@ -1,5 +1,5 @@
-"""What every test session that starts its own local cloud shares: free ports and an environment
-that names a second, isolated instance (its own state folder, ports and network).
+"""The environment of a test session that starts its own local cloud: a second, isolated
+instance (its own state folder, free ports and network).
 
 Settings are read from the environment by every process of the local cloud (the gateway a test
 starts included), so the session sets the variables for as long as its cloud runs and gives the
@@ -9,22 +9,14 @@ works in session and package scope.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from harness.local_settings import HOST
 from harness.localcloud.config import Settings
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port
 
 
 @contextmanager

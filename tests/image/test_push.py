@@ -17,7 +17,7 @@ import pytest
 
 from harness.images.base import BASE_IMAGE
 from harness.images.push import push_image, registry_has, registry_repository
-from tests.local_instance import free_port
+from tests.servers import free_port
 
 pytestmark = pytest.mark.docker
 

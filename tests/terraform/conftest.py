@@ -27,7 +27,7 @@ import requests
 from harness.paths import MODULES_DIR, REPO_ROOT, TERRAFORM_DIR
 from harness.terraform import Stack
 from harness.terraform.cliconfig import find_plugin_mirror
-from tests.local_instance import free_port
+from tests.servers import free_port
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
 IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:0123456789abcdef"

@@ -9,7 +9,6 @@ through AWS_ENDPOINT_URL, exactly as the function does in the local cloud.
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 import uuid
@@ -23,7 +22,8 @@ import pytest
 from inference.contract import Manifest, ManifestModel, digest_file, model_folder
 
 from harness.example import CAR_CONTEXT, CAR_QUESTION
-from tests.local_instance import free_port
+from harness.local_settings import AWS_ENV
+from tests.servers import threaded_moto
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -229,25 +229,13 @@ def fake_model_factory(tmp_path: Path):
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A real moto server on 127.0.0.1, reached through AWS_ENDPOINT_URL for the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    with pytest.MonkeyPatch.context() as env:
+    with threaded_moto() as endpoint, pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ENDPOINT_URL", endpoint)
-        env.setenv("AWS_ACCESS_KEY_ID", "test")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_REGION", "us-east-1")
+        for name, value in AWS_ENV.items():
+            env.setenv(name, value)
         env.setenv("NO_PROXY", "127.0.0.1,localhost")
         env.delenv("AWS_PROFILE", raising=False)
-        try:
-            yield endpoint
-        finally:
-            server.stop()
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
