@@ -12,6 +12,9 @@ so that no package has to import a sibling to learn where the local cloud is.
 from __future__ import annotations
 
 import os
+from typing import TypeVar
+
+Number = TypeVar("Number", int, float)
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -32,26 +35,24 @@ CREDENTIALS_ENV: dict[str, str] = {
 AWS_ENV: dict[str, str] = {**CREDENTIALS_ENV, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 
 
-def env_int(name: str, default: int) -> int:
-    """An integer setting from the environment; a value that is not one fails with its name."""
+def _env_number(name: str, default: Number, kind: type[Number], what: str) -> Number:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer") from None
+        raise ValueError(f"{name}={raw!r} is not {what}") from None
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting from the environment; a value that is not one fails with its name."""
+    return _env_number(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
     """A number setting from the environment; a value that is not one fails with its name."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
+    return _env_number(name, default, float, "a number")
 
 
 def gateway_port() -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness.local_settings import AWS_ENV
 from harness.paths import state_dir
+from harness.terraform.workcopy import write_if_changed
 
 #: Where the provider mirror is looked for, in order, when ``TF_PLUGIN_MIRROR`` is not set.
 MIRROR_CANDIDATES: tuple[Path, ...] = (
@@ -86,11 +87,7 @@ def write_cli_config(mirror: Path | None = None, path: Path | None = None) -> Pa
     mirror = find_plugin_mirror() if mirror is None else mirror
     path = terraform_state_root() / "terraformrc" if path is None else path
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_cli_config(mirror)
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+    write_if_changed(path, render_cli_config(mirror))
     return path
 
 
