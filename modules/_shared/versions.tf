@@ -1,5 +1,6 @@
-# The Terraform and provider requirements of every module; symlinked into modules/*/versions.tf,
-# so a provider bump is one edit (the root stacks pin the same in terraform/_shared/versions.tf).
+# The Terraform and provider requirements of every module, root stack and plan fixture: symlinked
+# as versions.tf into modules/*/, terraform/{s3,efs,oci}/ and tests/terraform/fixtures/*/, so a
+# provider bump is one edit. (The root stacks' backend and provider: terraform/_shared/providers.tf.)
 
 terraform {
   required_version = ">= 1.5"

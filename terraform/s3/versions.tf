@@ -1,1 +1,1 @@
-../_shared/versions.tf
+../../modules/_shared/versions.tf
