@@ -25,8 +25,6 @@ from harness.bench import adapters, inprocess, qa_adapter, run, scenarios
 from harness.bench.client import ApiClient
 from harness.bench.squad import Question
 from harness.errors import HarnessError
-from harness.local_settings import boto3_credentials
-from tests.servers import threaded_moto
 
 QUESTION, CONTEXT = (
     "When was the car invented?",
@@ -384,9 +382,23 @@ def test_old_strategy_summarises_each_model(monkeypatch: pytest.MonkeyPatch, tmp
 @pytest.fixture(scope="module")
 def bench_moto() -> Iterator[Any]:
     import boto3
+    from moto.server import ThreadedMotoServer
 
-    with threaded_moto() as endpoint:
-        yield boto3.client("s3", endpoint_url=endpoint, **boto3_credentials())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+    finally:
+        server.stop()
 
 
 def test_s3_throughput_sets_the_function_beside_a_raw_get(
