@@ -6,8 +6,10 @@ VARIANT ?= s3
 TARGET  ?= local
 CATALOG ?= offline
 MODEL   ?= nlp1
-QUESTION ?= When was the car invented?
-CONTEXT ?= Cars came into global use during the 20th century, and developed economies depend on them. The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. One of the first cars accessible to the masses was the 1908 Model T, an American car manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they replaced animal-drawn carriages and carts, but took much longer to be accepted in Western Europe and other parts of the world.
+# Unset QUESTION/CONTEXT: `make invoke` sends the sample's car question and paragraph
+# (harness/example.py, their one definition).
+QUESTION ?=
+CONTEXT ?=
 PYTEST_ARGS ?=
 ARGS    ?= plan
 
@@ -70,7 +72,7 @@ tf: setup ## Any terraform command on VARIANT's stack as the harness runs it: ma
 	$(HARNESS) terraform --variant $(VARIANT) --target $(TARGET) -- $(ARGS)
 
 invoke: setup ## POST a question: make invoke VARIANT=efs MODEL=nlp2 QUESTION=... CONTEXT=... [TOKEN=<jwt>] (AWS_IAM APIs are signed)
-	$(HARNESS) invoke --variant $(VARIANT) --target $(TARGET) --model "$(MODEL)" --question "$(QUESTION)" --context "$(CONTEXT)"
+	$(HARNESS) invoke --variant $(VARIANT) --target $(TARGET) --model "$(MODEL)" $(if $(QUESTION),--question "$(QUESTION)") $(if $(CONTEXT),--context "$(CONTEXT)")
 
 logs: setup ## The function's logs (each environment, like CloudWatch log streams)
 	$(HARNESS) logs --variant $(VARIANT) --target $(TARGET)

@@ -18,6 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
+from harness import local_settings
 from harness.errors import HarnessError
 
 MODES = ("NONE", "AWS_IAM", "JWT")
@@ -70,9 +71,7 @@ class ApiAuth:
 
 def _credentials(target: str) -> Credentials | ReadOnlyCredentials:
     if target == "local":
-        from harness.localcloud.config import CREDENTIALS
-
-        return Credentials(CREDENTIALS["AWS_ACCESS_KEY_ID"], CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        return Credentials(local_settings.ACCESS_KEY_ID, local_settings.SECRET_ACCESS_KEY)
     import botocore.session
 
     found = botocore.session.get_session().get_credentials()

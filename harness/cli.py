@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from harness import example
 from harness.bench import options as bench_options
 from harness.errors import HarnessError
 from harness.paths import VARIANTS, hf_cache_dir
@@ -172,9 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("invoke", help="POST a question to a deployed variant")
     _variant_args(p)
-    p.add_argument("--model", default="nlp1")
-    p.add_argument("--question", required=True)
-    p.add_argument("--context", required=True)
+    p.add_argument("--model", default=example.EXAMPLE_MODEL_TYPE)
+    p.add_argument("--question", default=example.CAR_QUESTION, help="default: the sample's car question")
+    p.add_argument("--context", default=example.CAR_CONTEXT, help="default: the sample's car paragraph")
     p.add_argument(
         "--token",
         default=None,

@@ -19,18 +19,10 @@ from inference.contract import ENGINE_RUNTIMES
 
 from harness.api_auth import ApiAuth
 from harness.errors import HarnessError
+from harness.example import example_payload
 from harness.progress import say, step
 from harness.terraform.runner import Stack
 
-CAR_CONTEXT = (
-    "Cars came into global use during the 20th century, and developed economies depend on them. "
-    "The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz "
-    "patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. "
-    "One of the first cars accessible to the masses was the 1908 Model T, an American car manufactured "
-    "by the Ford Motor Company. Cars were rapidly adopted in the US, where they replaced animal-drawn "
-    "carriages and carts, but took much longer to be accepted in Western Europe and other parts of the world."
-)
-CAR_QUESTION = "When was the car invented?"
 MODEL_PREFIX = "models"
 ENDPOINT_WAIT_SECONDS = 300.0
 # A targeted apply of the repository runs before any image exists; the function is not in it.
@@ -56,7 +48,7 @@ class Deployment:
     def summary(self) -> str:
         curl = self.outputs.get("curl_command") or (
             f"curl -s -X POST '{self.api_url}' -H 'Content-Type: application/json' "
-            f"-d '{json.dumps({'model_type': 'nlp1', 'question': CAR_QUESTION, 'context': CAR_CONTEXT})}'"
+            f"-d '{json.dumps(example_payload())}'"
         )
         return f"API URL: {self.api_url}\nFunction: {self.function_name}\nTry it:\n  {curl}"
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.local_settings import boto3_credentials
 from harness.paths import state_dir
-
-CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
 
 
 class UnavailableError(RuntimeError):
@@ -39,7 +38,7 @@ def destroy(variant: str) -> None:
 
 def example_request() -> tuple[str, str]:
     """(question, context): the request example every part of the project uses."""
-    from harness.deploy import CAR_CONTEXT, CAR_QUESTION
+    from harness.example import CAR_CONTEXT, CAR_QUESTION
 
     return CAR_QUESTION, CAR_CONTEXT
 
@@ -90,7 +89,7 @@ def read_log(log: LogFile, offset: int = 0) -> str:
 
 def count_containers(function_name: str) -> int | None:
     """Running environments of the function: containers labelled with its name (None: no Docker)."""
-    from harness.localcloud.docker.client import engine_client
+    from harness.docker_engine import engine_client
     from harness.localcloud.runtime.environment import LABEL_FUNCTION
 
     try:
@@ -119,7 +118,10 @@ def s3_client() -> Any:
     from botocore.config import Config
 
     return boto3.client(
-        "s3", endpoint_url=aws_endpoint_url(), config=Config(s3={"addressing_style": "path"}), **CREDENTIALS
+        "s3",
+        endpoint_url=aws_endpoint_url(),
+        config=Config(s3={"addressing_style": "path"}),
+        **boto3_credentials(),
     )
 
 

@@ -24,9 +24,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from harness.docker_engine import BUILD_TIMEOUT_SECONDS, engine_client
 from harness.errors import HarnessError
-from harness.images.engine import docker_client
-from harness.images.locks import file_lock
+from harness.locks import file_lock
 from harness.paths import cache_dir
 from harness.progress import Log, run_logged, say
 
@@ -107,7 +107,7 @@ def packages_manifest(image: str = BASE_IMAGE) -> Path:
 
 def base_is_current(image: str = BASE_IMAGE) -> bool:
     """Whether the base exists and was made by this recipe (a hand-made one is rebuilt once)."""
-    client = docker_client(timeout=60)
+    client = engine_client(timeout=60)
     try:
         env = client.api.inspect_image(image)["Config"].get("Env") or []
     except Exception:  # docker.errors.ImageNotFound, or a half-removed image
@@ -166,7 +166,7 @@ def build_base_image(image: str = BASE_IMAGE, log: Log = say) -> str:
         "tar",
     )
     repository, tag = image.rsplit(":", 1)
-    client = docker_client()
+    client = engine_client(BUILD_TIMEOUT_SECONDS)
     try:
         client.api.import_image_from_file(
             str(archive),

@@ -21,11 +21,11 @@ from pathlib import Path
 import docker
 from inference.contract import MANIFEST_NAME, Manifest
 
+from harness.docker_engine import BUILD_TIMEOUT_SECONDS, engine_client, image_exists
 from harness.errors import HarnessError
 from harness.images.base import BASE_IMAGE, ensure_base_image
 from harness.images.compat import check_base_image
 from harness.images.context import BuildContext, add_function_sources, add_model_bundle, add_wheelhouse
-from harness.images.engine import docker_client, image_exists
 from harness.images.requirements import PYTHON_VERSION, runtimes_name
 from harness.images.rie import ensure_rie
 from harness.images.wheelhouse import ensure_wheelhouse
@@ -132,7 +132,7 @@ def build_function_image(
     ``base_image`` defaults to the project's Debian base, built on first use.
     """
     plan = plan_function_image(variant, runtimes, model_bundle, base_image, log)
-    client = docker_client()
+    client = engine_client(BUILD_TIMEOUT_SECONDS)
     try:
         if image_exists(client, plan.tag):
             log(f"image: {plan.tag} is up to date (inputs unchanged)")
@@ -183,7 +183,7 @@ def _build(client: docker.DockerClient, plan: ImagePlan, log: Log) -> None:
 
 
 def _base_image_id(base: str, log: Log) -> str:
-    client = docker_client()
+    client = engine_client(BUILD_TIMEOUT_SECONDS)
     try:
         if not image_exists(client, base):
             log(f"image: pulling base image {base}")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import docker
 
+from harness.docker_engine import BUILD_TIMEOUT_SECONDS, engine_client
 from harness.errors import HarnessError
-from harness.images.engine import docker_client
 
 # The glibc each legacy manylinux alias stands for (PEP 600).
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
@@ -81,7 +81,7 @@ def parse_probe(output: str) -> BaseImageRuntime:
 
 def probe_base_image(image: str, timeout: float = 60) -> BaseImageRuntime:
     """Run the base image's python3 once: no network, as root, removed whatever happens."""
-    client = docker_client()
+    client = engine_client(BUILD_TIMEOUT_SECONDS)
     container = None
     try:
         container = client.containers.create(

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness.docker_engine import EngineUnavailableError
 from harness.images.base import ensure_base_image
-from harness.images.engine import DockerUnavailableError
 from harness.images.rie import ensure_rie
 from harness.images.wheelhouse import ensure_wheelhouse
 from harness.progress import say
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_base:
         try:
             say(f"setup: base image {ensure_base_image()}")
-        except DockerUnavailableError as exc:
+        except EngineUnavailableError as exc:
             say(f"setup: {exc}")
             return 1
     return 0

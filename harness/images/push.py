@@ -11,15 +11,15 @@ form is returned, since that is what the function's ``image_uri`` holds.
 from __future__ import annotations
 
 import base64
-import os
 import time
 from typing import Any
 
 import docker
 
+from harness.docker_engine import BUILD_TIMEOUT_SECONDS, engine_client
 from harness.ecr import ECR_URI
 from harness.errors import HarnessError
-from harness.images.engine import docker_client
+from harness.local_settings import registry_address
 from harness.progress import Log, say
 
 
@@ -27,15 +27,11 @@ class ImagePushError(HarnessError):
     """The registry refused the push or could not be reached."""
 
 
-def local_registry() -> str:
-    return f"127.0.0.1:{os.environ.get('LOCALCLOUD_REGISTRY_PORT', '5055')}"
-
-
 def registry_repository(repository_uri: str, target: str = "local") -> str:
     """Where the bytes go: an ECR repository maps to the local registry for the local target."""
     match = ECR_URI.match(repository_uri)
     if target == "local" and match:
-        return f"{local_registry()}/{match['repo']}"
+        return f"{registry_address()}/{match['repo']}"
     return repository_uri
 
 
@@ -77,7 +73,7 @@ def ecr_auth_config(repository_uri: str) -> dict[str, str]:
 
 def _push(local_tag: str, repository: str, tag: str, auth_config: dict[str, str] | None, log: Log) -> None:
     remote = f"{repository}:{tag}"
-    client = docker_client()
+    client = engine_client(BUILD_TIMEOUT_SECONDS)
     try:
         if registry_has(client, remote, auth_config):
             log(f"push: {remote} is already in the registry")

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.images.locks import file_lock
 from harness.images.requirements import PLATFORMS, PYTHON_VERSION, Requirements, pip_download
 from harness.images.wheellock import current_lock, current_pip_lock, parse_lock
+from harness.locks import file_lock
 from harness.paths import cache_dir
 from harness.progress import Log, say
 

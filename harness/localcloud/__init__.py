@@ -13,19 +13,15 @@ The gateway process itself is ``python -m harness.localcloud.gateway``.
 
 from __future__ import annotations
 
-from harness.localcloud.config import CREDENTIALS, REGION, Settings
+from harness.local_settings import boto3_credentials
+from harness.localcloud.config import Settings
 from harness.localcloud.logstreams import logs
 from harness.localcloud.services import aws_endpoint_url, down, status, up
 
 
 def boto3_kwargs() -> dict[str, str]:
     """``boto3.client(service, **boto3_kwargs())`` reaches the local cloud (moto's test account)."""
-    return {
-        "endpoint_url": aws_endpoint_url(),
-        "region_name": REGION,
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    }
+    return {"endpoint_url": aws_endpoint_url(), **boto3_credentials()}
 
 
 def api_url(api_id: str, stage: str = "$default") -> str:
@@ -39,7 +35,7 @@ def reset_environments(function_name: str) -> int:
     import json
     import urllib.request
 
-    url = f"http://127.0.0.1:{Settings.from_env().port}/_localcloud/functions/{function_name}/environments"
+    url = f"{Settings.from_env().endpoint_url}/_localcloud/functions/{function_name}/environments"
     with urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30) as response:
         return int(json.loads(response.read())["retired"])
 

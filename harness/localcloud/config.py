@@ -12,34 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import local_settings
+from harness.local_settings import env_float, env_int
 from harness.paths import REPO_ROOT, state_dir
 
 DEFAULT_NETWORK = "lambda-inference-local"
 LABEL_INSTANCE = "lambda-inference.instance"
 LABEL_ROLE = "lambda-inference.role"
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer") from None
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
 
 
 @dataclass(frozen=True)
@@ -47,9 +26,9 @@ class Settings:
     """Ports, limits and names of one instance (see ``from_env`` for the variables)."""
 
     state_dir: Path
-    port: int = 4566
-    moto_port: int = 4567
-    registry_port: int = 5055
+    port: int = local_settings.GATEWAY_PORT
+    moto_port: int = local_settings.MOTO_PORT
+    registry_port: int = local_settings.REGISTRY_PORT
     max_concurrency: int = 10
     idle_seconds: float = 600.0
     start_timeout: float = 30.0
@@ -69,12 +48,12 @@ class Settings:
             default_network = f"{DEFAULT_NETWORK}-{instance_id(folder)}"
         return cls(
             state_dir=folder,
-            port=_int("LOCALCLOUD_PORT", 4566),
-            moto_port=_int("LOCALCLOUD_MOTO_PORT", 4567),
-            registry_port=_int("LOCALCLOUD_REGISTRY_PORT", 5055),
-            max_concurrency=_int("LOCALCLOUD_MAX_CONCURRENCY", 10),
-            idle_seconds=_float("LOCALCLOUD_IDLE_SECONDS", 600.0),
-            start_timeout=_float("LOCALCLOUD_START_TIMEOUT", 30.0),
+            port=local_settings.gateway_port(),
+            moto_port=local_settings.moto_port(),
+            registry_port=local_settings.registry_port(),
+            max_concurrency=env_int("LOCALCLOUD_MAX_CONCURRENCY", 10),
+            idle_seconds=env_float("LOCALCLOUD_IDLE_SECONDS", 600.0),
+            start_timeout=env_float("LOCALCLOUD_START_TIMEOUT", 30.0),
             network_name=os.environ.get("LOCALCLOUD_NETWORK", "").strip() or default_network,
         )
 
@@ -105,16 +84,16 @@ class Settings:
 
     @property
     def registry_address(self) -> str:
-        return f"127.0.0.1:{self.registry_port}"
+        return f"{local_settings.HOST}:{self.registry_port}"
 
     @property
     def endpoint_url(self) -> str:
         """The AWS endpoint for the host: the gateway on 127.0.0.1."""
-        return f"http://127.0.0.1:{self.port}"
+        return local_settings.http_url(self.port)
 
     @property
     def moto_url(self) -> str:
-        return f"http://127.0.0.1:{self.moto_port}"
+        return local_settings.http_url(self.moto_port)
 
     def api_base_url(self, api_id: str) -> str:
         """Where a deployed HTTP API answers (append ``/<stage>/<path>``, or just the path for $default)."""

@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from harness.docker_engine import engine_client
+from harness.local_settings import ACCOUNT_ID, CREDENTIALS_ENV, HOST, REGION
 from harness.localcloud import proxy
 from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
-from harness.localcloud.config import ACCOUNT_ID, CREDENTIALS, REGION, Settings
+from harness.localcloud.config import Settings
 from harness.localcloud.deployed import Deployment, StateReader
-from harness.localcloud.docker.client import engine_client
 from harness.localcloud.docker.containers import remove_labelled
 from harness.localcloud.docker.exceptions import EngineUnavailableError
 from harness.localcloud.efs import EfsStore
@@ -64,7 +65,7 @@ class Gateway:
                 instance=settings.instance,
                 labels=settings.labels,
                 region=REGION,
-                credentials=CREDENTIALS,
+                credentials=CREDENTIALS_ENV,
                 max_concurrency=settings.max_concurrency,
                 idle_seconds=settings.idle_seconds,
                 start_timeout=settings.start_timeout,
@@ -74,7 +75,7 @@ class Gateway:
             self.deployment,
             self._invoke_by_name,
             ACCOUNT_ID,
-            RouteAuthorizers(ACCOUNT_ID, REGION, CREDENTIALS),
+            RouteAuthorizers(ACCOUNT_ID, REGION, CREDENTIALS_ENV),
         )
         self.lambda_api = LambdaInvokeApi(self.resolver.spec, self.runtime.invoke, self.runtime.invoke_async)
         self._generation_seen = -1
@@ -173,7 +174,7 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                     self._write(HttpResponse.json(200, {"function": match["name"], "retired": retired}))
                 else:
                     started = time.monotonic()
-                    status = proxy.forward(self, "127.0.0.1", gateway.settings.moto_port)
+                    status = proxy.forward(self, HOST, gateway.settings.moto_port)
                     log.debug(
                         "moto %s %s -> %d in %.0f ms",
                         self.command,
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     level = os.environ.get("LOCALCLOUD_LOG_LEVEL", "INFO").upper()  # DEBUG also logs every proxied call
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
-    hosts = args.bind or ["127.0.0.1"]
+    hosts = args.bind or [HOST]
     if args.gateway_ip and args.gateway_ip not in hosts:
         hosts.append(args.gateway_ip)
     gateway = Gateway(settings, args.gateway_ip)

@@ -13,17 +13,16 @@ from typing import Any
 
 import boto3
 
-from harness.localcloud.config import CREDENTIALS, LABEL_INSTANCE, REGION, Settings
-from harness.localcloud.docker.client import engine_answers, engine_client
+from harness.docker_engine import engine_answers, engine_client
+from harness.local_settings import boto3_credentials
+from harness.localcloud.config import LABEL_INSTANCE, Settings
 
 
 def _client(settings: Settings, service: str) -> Any:
     return boto3.client(
         service,
         endpoint_url=settings.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        **boto3_credentials(),
     )
 
 

@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from harness.localcloud.config import CREDENTIALS, REGION
+from harness.local_settings import boto3_credentials
 from harness.localcloud.deployed import AccessPoint, FileSystemConfig, Function
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,7 @@ def moto_client(service: str, moto_url: str) -> Any:
     return boto3.client(
         service,
         endpoint_url=moto_url,
-        region_name=REGION,
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        **boto3_credentials(),
         config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
     )
 

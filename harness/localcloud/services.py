@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -19,17 +18,19 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from harness.docker_engine import engine_answers, engine_client
+from harness.local_settings import HOST
 from harness.localcloud import processes
 from harness.localcloud.config import LABEL_INSTANCE, Settings
-from harness.localcloud.docker.client import engine_answers, engine_client
 from harness.localcloud.docker.containers import remove_labelled
 from harness.localcloud.errors import LocalCloudError
 from harness.localcloud.network import NetworkInfo, ensure_network, find_network, remove_networks
+from harness.locks import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def _say(message: str) -> None:
 
 def _port_answers(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((HOST, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -130,7 +131,7 @@ def registry_config(settings: Settings) -> Path:
         "  delete:\n    enabled: true\n"
         "  cache:\n    blobdescriptor: inmemory\n"
         "http:\n"
-        f"  addr: 127.0.0.1:{settings.registry_port}\n"
+        f"  addr: {settings.registry_address}\n"
         "  headers:\n    X-Content-Type-Options: [nosniff]\n"
     )
     return path
@@ -165,7 +166,7 @@ def ensure_moto(settings: Settings) -> str:
         "-m",
         "harness.localcloud.moto_server",
         "-H",
-        "127.0.0.1",
+        HOST,
         "-p",
         str(settings.moto_port),
     ]
@@ -198,7 +199,7 @@ def ensure_gateway(settings: Settings, network: NetworkInfo) -> str:
         "-m",
         "harness.localcloud.gateway",
         "--bind",
-        "127.0.0.1",
+        HOST,
         "--gateway-ip",
         network.gateway_ip,
     ]
@@ -215,16 +216,9 @@ def ensure_gateway(settings: Settings, network: NetworkInfo) -> str:
 # ---- the three commands ----
 
 
-@contextmanager
-def _exclusive(settings: Settings) -> Iterator[None]:
+def _exclusive(settings: Settings) -> AbstractContextManager[None]:
     """One ``up``/``down`` at a time per instance (parallel deploys all call ``up``)."""
-    settings.services_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.services_dir / ".lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(settings.services_dir / ".lock")
 
 
 def up(settings: Settings | None = None) -> dict[str, Any]:

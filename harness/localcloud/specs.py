@@ -10,7 +10,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from harness.localcloud.config import ACCOUNT_ID, REGION, Settings
+from harness.local_settings import ACCOUNT_ID, REGION
+from harness.localcloud.config import Settings
 from harness.localcloud.deployed import AccessPoint, Deployment, Function, StateReader
 from harness.localcloud.docker.images import registry_reference
 from harness.localcloud.efs import EfsStore

@@ -12,7 +12,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.local_settings import AWS_ENV
 from harness.paths import state_dir
+from harness.terraform.workcopy import write_if_changed
 
 #: Where the provider mirror is looked for, in order, when ``TF_PLUGIN_MIRROR`` is not set.
 MIRROR_CANDIDATES: tuple[Path, ...] = (
@@ -22,14 +24,6 @@ MIRROR_CANDIDATES: tuple[Path, ...] = (
     Path.home() / ".terraform.d" / "plugins",
 )
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
-
-#: Credentials of the local cloud (moto accepts anything; these are its documented defaults).
-LOCAL_AWS_ENV: dict[str, str] = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
 
 
 class MirrorNotFoundError(FileNotFoundError):
@@ -93,11 +87,7 @@ def write_cli_config(mirror: Path | None = None, path: Path | None = None) -> Pa
     mirror = find_plugin_mirror() if mirror is None else mirror
     path = terraform_state_root() / "terraformrc" if path is None else path
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_cli_config(mirror)
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+    write_if_changed(path, render_cli_config(mirror))
     return path
 
 
@@ -125,7 +115,7 @@ def terraform_env(
     env["TF_INPUT"] = "0"
     env.setdefault("CHECKPOINT_DISABLE", "1")
     if target == "local":
-        env.update(LOCAL_AWS_ENV)
+        env.update(AWS_ENV)
         # A profile or SSO session of the caller must not leak into the emulator's runs.
         for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
             env.pop(key, None)

@@ -35,12 +35,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import local_settings
 from harness.terraform.workcopy import GENERATED_MARK, sync_provider_lock, sync_tf_files
 
 OVERRIDE_NAME = "local_override.tf"
-DEFAULT_PORT = 4566
-LOCAL_ACCESS_KEY = "test"
-LOCAL_SECRET_KEY = "test"
 
 #: Provider endpoint keys of every service the stacks (and their modules) call, plus the few the
 #: provider itself touches (sts for the account ID). A missing one would silently go to AWS.
@@ -126,11 +124,6 @@ class ModuleCall:
     name: str
     source: str
     source_dir: Path
-
-
-def default_endpoint_url() -> str:
-    """The local gateway: ``http://127.0.0.1:$LOCALCLOUD_PORT`` (4566 unless moved)."""
-    return f"http://127.0.0.1:{os.environ.get('LOCALCLOUD_PORT', DEFAULT_PORT)}"
 
 
 def _hcl_string(value: str) -> str:
@@ -228,8 +221,8 @@ def render_override(
         "# state folder: do not edit (every run rewrites it), never copy it into terraform/<variant>/.",
         "",
         'provider "aws" {',
-        f"  access_key                  = {_hcl_string(LOCAL_ACCESS_KEY)}",
-        f"  secret_key                  = {_hcl_string(LOCAL_SECRET_KEY)}",
+        f"  access_key                  = {_hcl_string(local_settings.ACCESS_KEY_ID)}",
+        f"  secret_key                  = {_hcl_string(local_settings.SECRET_ACCESS_KEY)}",
         "  skip_credentials_validation = true",
         "  skip_metadata_api_check     = true",
         "  skip_region_validation      = true",
@@ -287,7 +280,7 @@ def sync_local_stack(
     """
     variant = variant or stack_dir.name
     text = render_override(
-        endpoint_url or default_endpoint_url(),
+        endpoint_url or local_settings.endpoint_url(),
         api_base_url=api_base_url,
         ignore_changes=ROOT_IGNORE_CHANGES.get(variant, {}),
         module_sources=local_module_sources(stack_dir, work_dir, modules_dir),

@@ -30,9 +30,10 @@ from typing import Any
 
 from python_terraform import IsFlagged, Terraform
 
+from harness import local_settings
 from harness.paths import TERRAFORM_DIR, VARIANTS
 from harness.terraform.cliconfig import terraform_env, terraform_state_root, write_cli_config
-from harness.terraform.override import default_endpoint_url, sync_local_stack
+from harness.terraform.override import sync_local_stack
 from harness.terraform.workcopy import LOCK_FILE_NAME, remove_legacy_override
 
 TARGETS = ("local", "aws")
@@ -152,7 +153,7 @@ class Stack:
             raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
         if not self.stack_dir.is_dir():
             raise FileNotFoundError(f"no Terraform stack at {self.stack_dir}")
-        self.endpoint_url = endpoint_url or default_endpoint_url()
+        self.endpoint_url = endpoint_url or local_settings.endpoint_url()
         self.progress = progress or print_progress(f"[terraform {target}/{variant}]")
         root = state_root or terraform_state_root()
         self.state_dir = root / target / variant

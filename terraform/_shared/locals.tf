@@ -2,6 +2,9 @@
 # curl_command output sends. Symlinked into terraform/{s3,efs,oci}/ as locals_shared.tf.
 
 locals {
+  # The stack's name: every resource is named after it (the variant's own unless var.name is set).
+  name = coalesce(var.name, "inference-${local.variant}")
+
   api_url = "${local.api_base_url}/${module.api.stage_name}/"
 
   # What curl_command adds to authenticate: curl signs SigV4 itself; a JWT comes from $TOKEN.

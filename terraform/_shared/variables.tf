@@ -1,6 +1,17 @@
 # Inputs every root stack takes, with the same meaning and default: one file, symlinked into
 # terraform/{s3,efs,oci}/ as variables_shared.tf. Each stack's own variables.tf holds the rest.
 
+variable "name" {
+  description = "Name of the stack: the function, its API, role, log groups and repository are named after it. Lowercase because ECR repository and S3 bucket names must be. null names it inference-<variant> (inference-s3, inference-efs, inference-oci)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.name == null || can(regex("^[a-z][a-z0-9-]{1,27}[a-z0-9]$", var.name))
+    error_message = "name must be 3-29 lowercase letters, digits or hyphens, starting with a letter (it prefixes the bucket name, whose prefix may be 37 characters)."
+  }
+}
+
 variable "region" {
   description = "AWS region of every resource."
   type        = string

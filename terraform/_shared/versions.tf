@@ -1,5 +1,6 @@
-# The Terraform and provider requirements of every root stack; symlinked into terraform/{s3,efs,oci}/
-# (each stack names itself in local.variant, in its main.tf).
+# The Terraform and provider requirements and the backend of every root stack; symlinked into
+# terraform/{s3,efs,oci}/ as versions.tf. Stacks bound the provider to the release they are tested
+# on (their .terraform.lock.hcl pins it); modules only set a lower bound (modules/_shared/).
 
 terraform {
   required_version = ">= 1.5"
@@ -14,20 +15,4 @@ terraform {
   # State stays local: plain `terraform init` keeps it in this folder; the harness passes
   # -backend-config=path=.state/terraform/<target>/<variant>/terraform.tfstate.
   backend "local" {}
-}
-
-provider "aws" {
-  region = var.region
-
-  default_tags {
-    tags = merge(
-      {
-        Project   = "lambda-inference"
-        Stack     = var.name
-        Variant   = local.variant
-        ManagedBy = "terraform"
-      },
-      var.tags,
-    )
-  }
 }

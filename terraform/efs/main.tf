@@ -4,24 +4,15 @@ locals {
 }
 
 ################################################################################
-# Created first (apply -target=module.image_repository -target=module.model_bucket):
+# Created first (apply -target=module.image_repository -target=module.model_bucket; the
+# repository is in image_repository.tf):
 # the image is pushed and the models published before the functions exist.
 ################################################################################
-
-module "image_repository" {
-  source = "../../modules/image_repository"
-
-  name        = coalesce(var.repository_name, var.name)
-  keep_images = var.keep_images
-  # A demo stack: `terraform destroy` must leave nothing behind, pushed images included;
-  # every image is rebuilt from this repository in minutes.
-  force_delete = true
-}
 
 module "model_bucket" {
   source = "../../modules/model_bucket"
 
-  bucket_prefix = "${var.name}-models-"
+  bucket_prefix = "${local.name}-models-"
   # A demo stack: `terraform destroy` must leave nothing behind, and every model version in the
   # bucket (the seeder's source of truth) is published again from its pinned source in minutes.
   force_destroy = true
@@ -34,7 +25,7 @@ module "model_bucket" {
 module "model_filesystem" {
   source = "../../modules/model_filesystem"
 
-  name            = var.name
+  name            = local.name
   vpc_cidr        = var.vpc_cidr
   throughput_mode = var.efs_throughput_mode
   # Functions in the VPC reach only the model bucket, read-only, through the gateway endpoint.
@@ -48,7 +39,7 @@ module "model_filesystem" {
 module "api" {
   source = "../../modules/inference_api"
 
-  name                 = var.name
+  name                 = local.name
   description          = "Question answering, models on EFS (${module.model_filesystem.file_system_id})"
   image_uri            = var.image_uri
   image_command        = ["inference.handler.handler"]
@@ -95,7 +86,7 @@ module "api" {
 module "seeder" {
   source = "../../modules/inference_api"
 
-  name                 = "${var.name}-seed"
+  name                 = "${local.name}-seed"
   description          = "Copies the models of s3://${module.model_bucket.bucket_id}/${var.model_prefix}/ into EFS"
   image_uri            = var.image_uri
   image_command        = ["inference.seed.handler"]

@@ -2,20 +2,8 @@ locals {
   variant = "oci"
 }
 
-################################################################################
-# Created first (apply -target=module.image_repository): the image, with the models baked in,
-# is pushed before the function exists.
-################################################################################
-
-module "image_repository" {
-  source = "../../modules/image_repository"
-
-  name        = coalesce(var.repository_name, var.name)
-  keep_images = var.keep_images
-  # A demo stack: `terraform destroy` must leave nothing behind, pushed images included;
-  # every image is rebuilt from this repository in minutes.
-  force_delete = true
-}
+# Created first (apply -target=module.image_repository, in image_repository.tf): the image, with
+# the models baked in, is pushed before the function exists.
 
 ################################################################################
 # The function: models baked into the image under /opt/models
@@ -24,7 +12,7 @@ module "image_repository" {
 module "api" {
   source = "../../modules/inference_api"
 
-  name                 = var.name
+  name                 = local.name
   description          = "Question answering, models baked into the image"
   image_uri            = var.image_uri
   image_command        = ["inference.handler.handler"]

@@ -3,24 +3,15 @@ locals {
 }
 
 ################################################################################
-# Created first (apply -target=module.image_repository -target=module.model_bucket):
+# Created first (apply -target=module.image_repository -target=module.model_bucket; the
+# repository is in image_repository.tf):
 # the image is pushed and the models published before the function exists.
 ################################################################################
-
-module "image_repository" {
-  source = "../../modules/image_repository"
-
-  name        = coalesce(var.repository_name, var.name)
-  keep_images = var.keep_images
-  # A demo stack: `terraform destroy` must leave nothing behind, pushed images included;
-  # every image is rebuilt from this repository in minutes.
-  force_delete = true
-}
 
 module "model_bucket" {
   source = "../../modules/model_bucket"
 
-  bucket_prefix = "${var.name}-models-"
+  bucket_prefix = "${local.name}-models-"
   # A demo stack: `terraform destroy` must leave nothing behind, and every model version in the
   # bucket is published again from its pinned source in minutes.
   force_destroy = true
@@ -33,7 +24,7 @@ module "model_bucket" {
 module "api" {
   source = "../../modules/inference_api"
 
-  name                 = var.name
+  name                 = local.name
   description          = "Question answering, models from s3://${module.model_bucket.bucket_id}/${var.model_prefix}/"
   image_uri            = var.image_uri
   image_command        = ["inference.handler.handler"]

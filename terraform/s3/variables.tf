@@ -1,19 +1,4 @@
 ################################################################################
-# Stack
-################################################################################
-
-variable "name" {
-  description = "Name of the stack: the function, its API, role, log groups and repository are named after it. Lowercase because ECR repository and S3 bucket names must be."
-  type        = string
-  default     = "inference-s3"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,27}[a-z0-9]$", var.name))
-    error_message = "name must be 3-29 lowercase letters, digits or hyphens, starting with a letter (it prefixes the bucket name, whose prefix may be 37 characters)."
-  }
-}
-
-################################################################################
 # Function
 ################################################################################
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from harness.images.engine import DockerUnavailableError, docker_client
+from harness.docker_engine import BUILD_TIMEOUT_SECONDS, EngineUnavailableError, engine_client
 from harness.paths import hf_cache_dir
 
 RIE_PORT = 8080
@@ -55,8 +55,8 @@ class RunningFunction:
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[Any]:
     try:
-        client = docker_client()
-    except DockerUnavailableError as exc:
+        client = engine_client(BUILD_TIMEOUT_SECONDS)
+    except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine reachable: {exc}")
     yield client
     client.close()

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
+from harness.example import CAR_QUESTION
 from harness.images.build import build_function_image, plan_function_image
 
 pytestmark = pytest.mark.docker
-
-CAR_QUESTION = "When was the car invented?"
 
 
 def http_event(method: str, path: str, body: str | None = None) -> dict[str, Any]:

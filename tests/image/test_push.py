@@ -17,21 +17,16 @@ import pytest
 
 from harness.images.base import BASE_IMAGE
 from harness.images.push import push_image, registry_has, registry_repository
+from tests.servers import free_port
 
 pytestmark = pytest.mark.docker
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[str]:
     binary = shutil.which("docker-registry")
     assert binary, "docker-registry is not installed; scripts/setup.sh installs it"
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"

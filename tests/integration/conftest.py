@@ -15,25 +15,18 @@ registry. A leftover fails the session there (as an error of the last test).
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from harness.docker_engine import engine_answers, engine_client
 from harness.localcloud import leftovers, services
 from harness.localcloud.config import Settings
-from harness.localcloud.docker.client import engine_answers, engine_client
 from harness.paths import cache_dir
+from tests.local_instance import own_instance_env
 
 DRAIN_SECONDS = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _untag_pushed(settings: Settings) -> None:
@@ -52,39 +45,24 @@ def _untag_pushed(settings: Settings) -> None:
 
 @pytest.fixture(scope="package", autouse=True)
 def own_local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    overrides = {
-        "LAMBDA_INFERENCE_CACHE": str(cache_dir()),  # the user's built artifacts, read before moving
-        "LAMBDA_INFERENCE_STATE": str(tmp_path_factory.mktemp("integration-state")),
-        "LOCALCLOUD_PORT": str(_free_port()),
-        "LOCALCLOUD_MOTO_PORT": str(_free_port()),
-        "LOCALCLOUD_REGISTRY_PORT": str(_free_port()),
-    }
-    saved = {key: os.environ.get(key) for key in [*overrides, "LOCALCLOUD_NETWORK"]}
-    os.environ.update(overrides)
-    os.environ.pop("LOCALCLOUD_NETWORK", None)  # so the network is named after this state folder
-    settings = Settings.from_env()
-    try:
-        yield settings
-        if services.gateway_health(settings) is None:
-            return  # no test started the cloud
-        left_in_aws = leftovers.aws_resources(settings)
-        # The gateway drains a destroyed function's environments when it re-reads the state.
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while (left_running := leftovers.docker_objects(settings)["containers"]) and (
-            time.monotonic() < deadline
-        ):
-            time.sleep(1.0)
-        assert left_in_aws == [], f"the destroys left AWS resources: {left_in_aws}"
-        assert left_running == [], f"the destroys left function containers: {left_running}"
-    finally:
+    state = tmp_path_factory.mktemp("integration-state")
+    # The user's built artifacts: the cache folder is read before the state folder moves.
+    with own_instance_env(state, {"LAMBDA_INFERENCE_CACHE": str(cache_dir())}) as settings:
         try:
+            yield settings
+            if services.gateway_health(settings) is None:
+                return  # no test started the cloud
+            left_in_aws = leftovers.aws_resources(settings)
+            # The gateway drains a destroyed function's environments when it re-reads the state.
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while (left_running := leftovers.docker_objects(settings)["containers"]) and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(1.0)
+            assert left_in_aws == [], f"the destroys left AWS resources: {left_in_aws}"
+            assert left_running == [], f"the destroys left function containers: {left_running}"
+        finally:
             services.down(settings)
             after_down = leftovers.docker_objects(settings)
             _untag_pushed(settings)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
     assert after_down == {"containers": [], "networks": [], "volumes": []}, after_down

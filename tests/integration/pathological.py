@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-GOOD = {"model_type": "nlp1", "question": "When was the car invented?", "context": "Karl Benz, 1886."}
+from inference import qa
+from inference.config import RequestLimits
+
+from harness.bench import worst_case
+from harness.example import CAR_QUESTION
+
+GOOD = {"model_type": "nlp1", "question": CAR_QUESTION, "context": "Karl Benz, 1886."}
 LONG_QUESTION = " ".join(["why"] * 120)  # 120 tokens: under the 128-token limit
-# Exactly MAX_WINDOWS (48) full windows with a 128-token question: the worst accepted request
-# (harness.bench.worst_case builds the same one).
-WORST_QUESTION = " ".join(["why"] * 128)
-WORST_CONTEXT = "!" * 6128
+# The worst accepted request, as harness.bench.worst_case builds it for the limits' sizing: a
+# 128-token question and exactly MAX_WINDOWS (48) full windows; and the same for one window more.
+_LIMITS = RequestLimits()
+_TOKENIZER = qa.load_tokenizer(worst_case.nlp1_folder())
+WORST = worst_case.worst_accepted_request(_TOKENIZER, _LIMITS)
+ONE_WINDOW_OVER = worst_case.worst_accepted_request(
+    _TOKENIZER, replace(_LIMITS, max_windows=_LIMITS.max_windows + 1)
+)
 # An error body is at most MAX_MESSAGE_CHARS (500) of message, each at worst an escaped pair.
 MAX_ERROR_BODY_BYTES = 12 * 500 + 200
 
@@ -137,10 +147,12 @@ CASES: tuple[Case, ...] = (
     ),
     Case("99k CJK with a 120-token question", _with(question=LONG_QUESTION, context="\u6f22" * 99_000), 413),
     Case(
-        "one window over MAX_WINDOWS", _with(question=WORST_QUESTION, context=WORST_CONTEXT + "!" * 125), 413
+        "one window over MAX_WINDOWS",
+        _with(question=ONE_WINDOW_OVER.question, context=ONE_WINDOW_OVER.context),
+        413,
     ),
     # --- accepted, however odd ---------------------------------------------------------------------
-    Case("the worst accepted request", _with(question=WORST_QUESTION, context=WORST_CONTEXT), 200),
+    Case("the worst accepted request", _with(question=WORST.question, context=WORST.context), 200),
     Case("extra fields are ignored", _json({**GOOD, "extra": [1, {"a": None}]}), 200),
     Case(
         "emoji and astral characters",

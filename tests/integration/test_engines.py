@@ -20,7 +20,7 @@ import requests
 
 from harness import deploy, localcloud
 from harness.bench import squad
-from harness.deploy import CAR_CONTEXT, CAR_QUESTION
+from harness.example import CAR_CONTEXT, CAR_QUESTION
 from harness.models import build_bundle, default_bundle_dir, load_catalog
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.localcloud]

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from harness import deploy, localcloud
-from harness.deploy import CAR_CONTEXT, CAR_QUESTION
+from harness.example import CAR_CONTEXT, CAR_QUESTION
 from harness.paths import MODULES_DIR, TERRAFORM_DIR, VARIANTS
 from tests.integration import pathological
 

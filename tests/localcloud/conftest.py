@@ -8,7 +8,6 @@ writing Terraform state files (``tfstate.StackState``).
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -22,11 +21,13 @@ import pytest
 import requests
 from botocore.config import Config
 
+from harness.docker_engine import engine_answers, engine_client
+from harness.local_settings import ACCOUNT_ID, CREDENTIALS_ENV, REGION, boto3_credentials
 from harness.localcloud import processes
 from harness.localcloud.config import LABEL_INSTANCE, Settings
-from harness.localcloud.docker.client import engine_answers, engine_client
 from harness.localcloud.leftovers import docker_objects
 from harness.localcloud.services import down, gateway_health, status, up
+from tests.local_instance import own_instance_env
 
 from .testimage import REGISTRY_REPOSITORY, build_test_image, push_test_image, untag_pushed
 from .tfstate import StackState
@@ -35,17 +36,12 @@ SESSION_ENV = {
     "LOCALCLOUD_IDLE_SECONDS": "3",
     "LOCALCLOUD_MAX_CONCURRENCY": "4",
     "LOCALCLOUD_START_TIMEOUT": "30",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    **CREDENTIALS_ENV,
+    "AWS_DEFAULT_REGION": REGION,
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Where the stacks' image URIs point: moto's ECR, whose bytes live in the session's registry.
+ECR_REGISTRY = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com"
 
 
 @dataclass
@@ -87,9 +83,7 @@ class Cloud:
         return boto3.client(
             service,
             endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            **boto3_credentials(),
             config=Config(retries={"total_max_attempts": retries + 1, "mode": "standard"}, read_timeout=60),
         )
 
@@ -160,29 +154,18 @@ def test_image(engine: None) -> str:
 @pytest.fixture(scope="session")
 def cloud(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     state = tmp_path_factory.mktemp("localcloud-state")
-    overrides = {
-        **SESSION_ENV,
-        "LAMBDA_INFERENCE_STATE": str(state),
-        "LOCALCLOUD_PORT": str(_free_port()),
-        "LOCALCLOUD_MOTO_PORT": str(_free_port()),
-        "LOCALCLOUD_REGISTRY_PORT": str(_free_port()),
-    }
-    saved = {key: os.environ.get(key) for key in [*overrides, "LOCALCLOUD_NETWORK"]}
-    os.environ.update(overrides)
-    os.environ.pop("LOCALCLOUD_NETWORK", None)  # the caller's network is not ours: one named after our state
-    settings = Settings.from_env()
-    try:
-        up(settings)
-        client = engine_client(timeout=600)
+    with own_instance_env(state, SESSION_ENV) as settings:
         try:
-            registry_image = push_test_image(client, test_image, settings.registry_address)
-            untag_pushed(client, registry_image)  # so the gateway really pulls from the registry
+            up(settings)
+            client = engine_client(timeout=600)
+            try:
+                registry_image = push_test_image(client, test_image, settings.registry_address)
+                untag_pushed(client, registry_image)  # so the gateway really pulls from the registry
+            finally:
+                client.close()
+            repo_and_tag = registry_image.split("/", 1)[1]
+            yield Cloud(settings, f"{ECR_REGISTRY}/{repo_and_tag}", registry_image)
         finally:
-            client.close()
-        repo_and_tag = registry_image.split("/", 1)[1]
-        yield Cloud(settings, f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{repo_and_tag}", registry_image)
-    finally:
-        try:
             _down_leaves_nothing(settings)
             client = engine_client()
             try:  # the tag the runtime pulled from this session's registry (a port nobody reuses)
@@ -191,12 +174,6 @@ def cloud(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 )
             finally:
                 client.close()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 @pytest.fixture

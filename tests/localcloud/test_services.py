@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.docker_engine import engine_client
 from harness.localcloud.config import LABEL_INSTANCE, LABEL_ROLE
-from harness.localcloud.docker.client import engine_client
 from harness.localcloud.leftovers import aws_resources, docker_objects
 from harness.localcloud.services import status, up
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
+from harness.local_settings import ACCOUNT_ID as ACCOUNT
+from harness.local_settings import REGION
 
 
 def lambda_arn(name: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import requests
 from harness.paths import MODULES_DIR, REPO_ROOT, TERRAFORM_DIR
 from harness.terraform import Stack
 from harness.terraform.cliconfig import find_plugin_mirror
+from tests.servers import free_port
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
 IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:0123456789abcdef"
@@ -85,16 +85,10 @@ def _plans_are_slow(request: pytest.FixtureRequest) -> None:
         pytest.fail(f"{request.node.nodeid} plans against moto but is not marked slow")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto server on a free loopback port for the whole session, stopped by its pid."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     with open(log_path, "wb") as log_file:

@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from harness.deploy import PENDING_IMAGE_URI
+from harness.local_settings import boto3_credentials
 from harness.localcloud.iam_grants import EFS_WRITE_ACTION, role_allows
 from harness.paths import VARIANTS
 from harness.terraform import Stack, TerraformError
@@ -28,13 +29,7 @@ Variables = Callable[..., dict[str, Any]]
 
 
 def client(moto_url: str, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    return boto3.client(service, endpoint_url=moto_url, **boto3_credentials())
 
 
 def function_environment(moto_url: str, function_name: str) -> dict[str, str]:

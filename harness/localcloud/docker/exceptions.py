@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+# The engine's absence is the one Docker error every package shares: the one client factory
+# (harness/docker_engine.py) raises it, and the runtime turns it into a service error too.
+from harness.docker_engine import EngineUnavailableError
+
+__all__ = ["ContainerFailedError", "DockerLayerError", "EngineUnavailableError", "ImageMissingError"]
+
 
 class DockerLayerError(Exception):
     """Base of everything the Docker layer raises."""
-
-
-class EngineUnavailableError(DockerLayerError):
-    """No Docker engine answers on the socket."""
 
 
 class ImageMissingError(DockerLayerError):

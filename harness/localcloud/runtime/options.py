@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.local_settings import REGION
+
 
 @dataclass(frozen=True)
 class RuntimeOptions:
@@ -15,7 +17,7 @@ class RuntimeOptions:
     logs_dir: Path
     instance: str
     labels: Mapping[str, str] = field(default_factory=dict)
-    region: str = "us-east-1"
+    region: str = REGION
     credentials: Mapping[str, str] = field(default_factory=dict)
     max_concurrency: int = 10
     idle_seconds: float = 600.0

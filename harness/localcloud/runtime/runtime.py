@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import docker
 
-from harness.localcloud.docker.client import engine_client
+from harness.docker_engine import engine_client
 from harness.localcloud.docker.exceptions import EngineUnavailableError
 from harness.localcloud.docker.images import ImagePuller
 from harness.localcloud.errors import EnvironmentStartError, LambdaServiceError, TooManyRequestsError

@@ -9,9 +9,7 @@ through AWS_ENDPOINT_URL, exactly as the function does in the local cloud.
 from __future__ import annotations
 
 import importlib
-import logging
 import os
-import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -23,6 +21,10 @@ from typing import Any
 import pytest
 from inference.contract import Manifest, ManifestModel, digest_file, model_folder
 
+from harness.example import CAR_CONTEXT, CAR_QUESTION
+from harness.local_settings import AWS_ENV
+from tests.servers import threaded_moto
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 OFFLINE_MODELS = {  # model_type -> (repo id, revision, eager), as catalogs/offline.json
@@ -30,17 +32,6 @@ OFFLINE_MODELS = {  # model_type -> (repo id, revision, eager), as catalogs/offl
     "nlp2": ("local/minilm-l3-h384-squad", "7b1d26e8fd7dfeba584d828213e5c65d51f52219", False),
 }
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
-
-CAR_CONTEXT = (
-    "Cars came into global use during the 20th century, and developed economies depend on them. "
-    "The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz "
-    "patented his Benz Patent-Motorwagen. Cars became widely available in the early 20th century. "
-    "One of the first cars accessible to the masses was the 1908 Model T, an American car "
-    "manufactured by the Ford Motor Company. Cars were rapidly adopted in the US, where they "
-    "replaced animal-drawn carriages and carts, but took much longer to be accepted in Western "
-    "Europe and other parts of the world."
-)
-CAR_QUESTION = "When was the car invented?"
 
 
 def shared_dir() -> Path:
@@ -235,34 +226,16 @@ def fake_model_factory(tmp_path: Path):
 # --- moto ---------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A real moto server on 127.0.0.1, reached through AWS_ENDPOINT_URL for the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    with pytest.MonkeyPatch.context() as env:
+    with threaded_moto() as endpoint, pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ENDPOINT_URL", endpoint)
-        env.setenv("AWS_ACCESS_KEY_ID", "test")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_REGION", "us-east-1")
+        for name, value in AWS_ENV.items():
+            env.setenv(name, value)
         env.setenv("NO_PROXY", "127.0.0.1,localhost")
         env.delenv("AWS_PROFILE", raising=False)
-        try:
-            yield endpoint
-        finally:
-            server.stop()
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,8 @@ from inference.errors import ModelUnavailableError
 from inference.service import InferenceService
 from inference.stores.local import efs_store
 
+from harness.example import CAR_QUESTION
 from tests.unit.function.test_inference_qa import README_ANSWERS
-
-CAR_QUESTION = "When was the car invented?"
 
 
 @pytest.mark.parametrize("model_type", ["nlp1", "nlp2"])

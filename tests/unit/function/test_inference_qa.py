@@ -13,11 +13,13 @@ from inference import qa
 from inference.config import RequestLimits
 from inference.errors import PayloadTooLargeError
 
+from harness.example import CAR_QUESTION
+
 RECORDED_LOGITS = Path(__file__).parent / "data" / "recorded_logits.npz"
 
 # ../shared/hf-cache/README.md, "Answers to check against".
 README_ANSWERS = {
-    "When was the car invented?": ("The year 1886", "1886"),
+    CAR_QUESTION: ("The year 1886", "1886"),
     "What was one of the first cars accessible to the masses?": ("1908 Model T", "1908 Model T"),
     "Where were cars rapidly adopted?": ("the US", "the US"),
     "What did cars replace in the US?": (
@@ -51,9 +53,9 @@ def test_an_answer_past_the_first_window_is_found(loaded_models: dict[str, Any])
     fact = "The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz. "
     long_context = FILLER * 20 + fact + FILLER * 2  # the fact sits ~1,100 tokens in: window 4 of 5
     model = loaded_models["nlp1"]
-    windows = qa.encode(model.tokenizer, "When was the car invented?", long_context)
+    windows = qa.encode(model.tokenizer, CAR_QUESTION, long_context)
     assert windows.input_ids.shape == (5, qa.MAX_LENGTH)
-    answer = qa.answer(model, "When was the car invented?", long_context)
+    answer = qa.answer(model, CAR_QUESTION, long_context)
     assert answer.text == "1886"
     assert answer.start == long_context.index("1886") and answer.end == answer.start + 4
     assert answer.window == 4
@@ -67,7 +69,7 @@ def test_windows_are_the_ones_transformers_makes(
     from transformers import AutoTokenizer
 
     reference = AutoTokenizer.from_pretrained(str(snapshots["nlp1"]), local_files_only=True)
-    question, context = "When was the car invented?", FILLER * 12 + "The year 1886. " + FILLER
+    question, context = CAR_QUESTION, FILLER * 12 + "The year 1886. " + FILLER
     expected = reference(
         question,
         context,

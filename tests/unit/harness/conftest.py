@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.local_settings import boto3_credentials
 from harness.paths import hf_cache_dir
+from tests.servers import threaded_moto
 
 # The two models of ../shared/hf-cache (its README), as the offline catalog names them.
 MODELS_OFFLINE = {
@@ -48,18 +48,8 @@ def models_hf_env(
 @pytest.fixture(scope="session")
 def models_moto_endpoint() -> Iterator[str]:
     """A real moto server on a free 127.0.0.1 port, for the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access-log line per request
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with threaded_moto() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +60,5 @@ def models_s3(models_moto_endpoint: str) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=models_moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        **boto3_credentials(),
     )

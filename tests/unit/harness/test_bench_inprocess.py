@@ -10,13 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.bench import inprocess, qa_adapter, squad
+from harness.example import CAR_CONTEXT, CAR_QUESTION
 
-CAR_QUESTION = "When was the car invented?"
-CAR_CONTEXT = (
-    "Cars came into global use during the 20th century, and developed economies depend on them. "
-    "The year 1886 is regarded as the birth year of the modern car when German inventor Karl Benz "
-    "patented his Benz Patent-Motorwagen."
-)
 NLP2 = ("local/minilm-l3-h384-squad", "7b1d26e8fd7dfeba584d828213e5c65d51f52219")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from inference.contract import MANIFEST_NAME, Manifest
 
+from harness.local_settings import AWS_ENV
 from harness.models.bundle import build_bundle, manifest_sha256
 from harness.models.publish_s3 import PublishError, PublishResult, object_key, publish_to_s3
 from harness.models.resolve import load_catalog
@@ -106,9 +107,8 @@ def test_republish_uploads_nothing(published: Published, models_moto_endpoint: s
     """Also the default client: AWS_ENDPOINT_URL from the environment, as the harness sets it."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ENDPOINT_URL", models_moto_endpoint)
-        env.setenv("AWS_ACCESS_KEY_ID", "test")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for name, value in AWS_ENV.items():
+            env.setenv(name, value)
         again = publish_to_s3(published.bundle, published.bucket, PREFIX, progress=lambda _: None)
     assert again.uploaded == () and again.bytes_uploaded == 0
     assert len(again.skipped) == 11 and again.manifest_sha256 == published.result.manifest_sha256

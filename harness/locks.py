@@ -1,5 +1,8 @@
-"""An exclusive file lock, so that two builds (two engineers, or CI and a shell) never write the
-same base image tree or wheelhouse at once; the second waits, then finds the work done."""
+"""An exclusive file lock between processes: the second one waits, then finds the work done.
+
+Two builds (two engineers, or CI and a shell) never write the same base image tree or wheelhouse
+at once, and parallel deploys never run the local cloud's ``up``/``down`` at once.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created with its folder if missing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -1,0 +1,1 @@
+../_shared/image_repository.tf
