@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.localcloud import proxy
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
+from harness.localcloud.cloudwatch.shipper import CloudWatchShipper
 from harness.localcloud.config import ACCOUNT_ID, CREDENTIALS, REGION, Settings
 from harness.localcloud.deployed import Deployment, StateReader
 from harness.localcloud.docker.client import engine_client
@@ -32,6 +33,7 @@ from harness.localcloud.docker.exceptions import EngineUnavailableError
 from harness.localcloud.efs import EfsStore
 from harness.localcloud.httpmsg import HttpRequest, HttpResponse
 from harness.localcloud.lambda_api import LambdaInvokeApi, is_invoke
+from harness.localcloud.moto_lookup import moto_client
 from harness.localcloud.runtime.options import RuntimeOptions
 from harness.localcloud.runtime.result import InvokeResult
 from harness.localcloud.runtime.runtime import LambdaRuntime
@@ -54,6 +56,9 @@ class Gateway:
         self.reader = StateReader(settings.terraform_local_dir)
         self.efs = EfsStore(settings.efs_dir)
         self.resolver = FunctionResolver(settings, self.reader, self.efs)
+        self.cloudwatch = CloudWatchShipper(
+            moto_client("logs", settings.moto_url), moto_client("cloudwatch", settings.moto_url)
+        ).start()
         self.runtime = LambdaRuntime(
             RuntimeOptions(
                 network=settings.network_name,
@@ -67,6 +72,7 @@ class Gateway:
                 max_concurrency=settings.max_concurrency,
                 idle_seconds=settings.idle_seconds,
                 start_timeout=settings.start_timeout,
+                telemetry=self.cloudwatch,
             )
         )
         self.apigw = ApiGatewayService(self.deployment, self._invoke_by_name, ACCOUNT_ID)
@@ -142,6 +148,7 @@ class Gateway:
             server.server_close()
         self.runtime.close()
         self.apigw.close()
+        self.cloudwatch.close()  # after the runtime: the environments' last lines are queued by then
         log.info("stopped; all execution environments removed")
 
 
