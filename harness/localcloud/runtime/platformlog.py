@@ -10,7 +10,9 @@ lines to the telemetry sink (CloudWatch Logs). The local stream file gets everyt
 
 It runs on the container's log pump thread, never on the request path. The RIE writes its debug
 lines on stderr and the rest on stdout, which Docker may interleave; within stdout the order holds,
-so the n-th START is the n-th invocation the runtime announced with ``expect``.
+so the n-th START is the n-th invocation the runtime announced with ``expect``. Docker's log API
+does not say which stream a chunk came from, so a line is whatever ends with a newline: a
+function that writes half a line while the RIE logs would see the two merged (print never does).
 """
 
 from __future__ import annotations
