@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.awscli import aws_cli as run_aws_cli
 
 from .conftest import Cloud
 from .tfstate import StackState
@@ -30,25 +28,7 @@ WAIT = 20  # seconds for lines and metrics to reach CloudWatch (they ship every 
 
 
 def aws_cli(cloud: Cloud, *args: str) -> str:
-    """The real AWS CLI (v1, from the venv) against the local endpoint, with the cloud's credentials."""
-    cli = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
-    assert cli, "the AWS CLI is part of requirements/dev (the venv's bin/aws)"
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    done = subprocess.run(
-        [cli, "--endpoint-url", cloud.url, "--output", "json", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"aws {' '.join(args)} failed: {done.stderr}"
-    return done.stdout
+    return run_aws_cli(cloud.url, *args)
 
 
 def _deploy(cloud: Cloud, function: str, **kwargs: Any) -> None:
@@ -127,9 +107,17 @@ def test_lambda_log_stream_and_platform_lines(deployed: Cloud) -> None:
         assert int(report["billed"]) >= float(report["duration"])
     # the same lines through the AWS CLI
     found = json.loads(
-        aws_cli(deployed, "logs", "filter-log-events", "--log-group-name", "/aws/lambda/cw-logs")
+        aws_cli(
+            deployed,
+            "logs",
+            "filter-log-events",
+            "--log-group-name",
+            "/aws/lambda/cw-logs",
+            "--filter-pattern",
+            "REPORT",
+        )
     )["events"]
-    assert sum(1 for event in found if REPORT.match(event["message"])) == 2
+    assert len(found) == 2 and all(REPORT.match(event["message"]) for event in found)
 
 
 def test_log_type_tail(deployed: Cloud) -> None:
