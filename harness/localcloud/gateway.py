@@ -75,7 +75,7 @@ class Gateway:
                 telemetry=self.cloudwatch,
             )
         )
-        self.apigw = ApiGatewayService(self.deployment, self._invoke_by_name, ACCOUNT_ID)
+        self.apigw = ApiGatewayService(self.deployment, self._invoke_by_name, ACCOUNT_ID, self.cloudwatch)
         self.lambda_api = LambdaInvokeApi(self.resolver.spec, self.runtime.invoke, self.runtime.invoke_async)
         self._generation_seen = -1
         self._change_lock = threading.Lock()

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from harness.localcloud.cloudwatch.reader import lambda_logs
 from tests.awscli import aws_cli as run_aws_cli
 
 from .conftest import Cloud
-from .tfstate import StackState
+from .tfstate import StackState, simple_api
 
 pytestmark = [pytest.mark.localcloud, pytest.mark.docker]
 
@@ -118,6 +119,9 @@ def test_lambda_log_stream_and_platform_lines(deployed: Cloud) -> None:
         )
     )["events"]
     assert len(found) == 2 and all(REPORT.match(event["message"]) for event in found)
+    printed = lambda_logs(deployed.client("logs"), "cw-logs")  # what `make logs` prints
+    assert f"==> /aws/lambda/cw-logs / {streams[0]['logStreamName']} <==" in printed
+    assert printed.count("REPORT RequestId: ") == 2
 
 
 def test_log_type_tail(deployed: Cloud) -> None:
@@ -262,3 +266,62 @@ def test_aws_lambda_metrics(deployed: Cloud) -> None:
         )
     )
     assert sum(point["Sum"] for point in cli["Datapoints"]) == 3
+
+
+# The stack's format (modules/inference_api, access_log_settings), as Terraform's jsonencode writes it.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "requestTime": "$context.requestTime",
+        "sourceIp": "$context.identity.sourceIp",
+        "httpMethod": "$context.httpMethod",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationError": "$context.integrationErrorMessage",
+    },
+    separators=(",", ":"),
+)
+
+
+def test_api_access_logs_in_the_stages_format(deployed: Cloud) -> None:
+    group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/cw-api"
+    stack = StackState().function("cw-api-fn", deployed.image_uri, memory=128)
+    deployed.deploy(
+        "cw-api",
+        simple_api(
+            stack,
+            "cwapi",
+            "cw-api-fn",
+            stage="develop",
+            routes=("POST /run",),
+            access_log=(group_arn, ACCESS_LOG_FORMAT),
+        ),
+    )
+    ok = deployed.api("POST", "cwapi", "/develop/run", json={"action": "echo"})
+    failed = deployed.api("POST", "cwapi", "/develop/run", json={"action": "raise"})
+    missing = deployed.api("GET", "cwapi", "/develop/nowhere")
+    assert (ok.status_code, failed.status_code, missing.status_code) == (200, 502, 404)
+    lines: list[dict[str, str]] = []
+
+    def three() -> bool:
+        logs = deployed.client("logs")
+        try:
+            events = logs.filter_log_events(logGroupName="/aws/apigateway/cw-api")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return False
+        lines[:] = [json.loads(e["message"]) for e in sorted(events, key=lambda e: e["timestamp"])]
+        return len(lines) == 3
+
+    deployed.wait_for(three, WAIT, "three access log lines")
+    by_id = {line["requestId"]: line for line in lines}
+    first = by_id[ok.headers["apigw-requestid"]]
+    assert (first["httpMethod"], first["routeKey"], first["status"]) == ("POST", "POST /run", "200")
+    assert first["responseLength"] == str(len(ok.content)) and first["integrationError"] == "-"
+    assert re.match(r"^\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$", first["requestTime"])
+    assert first["sourceIp"] == "127.0.0.1" and int(first["integrationLatency"]) >= 0
+    statuses = sorted(line["status"] for line in lines)
+    assert statuses == ["200", "404", "502"]
+    assert next(line for line in lines if line["status"] == "404")["routeKey"] == "-"
+    assert next(line for line in lines if line["status"] == "502")["integrationError"] != "-"
