@@ -14,12 +14,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from harness.localcloud.apigw.accesslog import AccessLogEntry, log_group_name, render
 from harness.localcloud.cloudwatch.emf import parse_emf
 from harness.localcloud.cloudwatch.lambda_metrics import invocation_metrics, report_metrics
 from harness.localcloud.cloudwatch.shipper import CloudWatchShipper, _chunks
+from harness.localcloud.deployed import parse_state
 from harness.localcloud.runtime.envlog import EnvLog
 from harness.localcloud.runtime.platformlog import TAIL_BYTES, PlatformLog, report_line
 from harness.localcloud.telemetry import FAILED, INVOKED, THROTTLED, Invocation, LogLine
+
+from .tfstate import StackState
 
 RIE_ID = "11111111-2222-3333-4444-555555555555"
 OURS = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -212,3 +216,38 @@ def test_full_queue_drops_instead_of_blocking() -> None:
     for _ in range(50_010):
         shipper.emit(Invocation("fn", 0, INVOKED, 1))
     assert shipper.dropped == 10 and time.monotonic() - started < 5
+
+
+def test_access_log_render_and_destination() -> None:
+    entry = AccessLogEntry("rid=", 1764645769.5, "10.0.0.1", "POST", "/develop/run", "HTTP/1.1", "curl/8")
+    entry.route_key, entry.status, entry.integration_error = "POST /run", 502, 'said "no"\\n'
+    line = render(
+        '{"id":"$context.requestId","route":"$context.routeKey","s":"$context.status",'
+        '"err":"$context.integrationErrorMessage","lat":"$context.integrationLatency",'
+        '"t":"$context.requestTime","x":"$context.nothing"}',
+        entry,
+    )
+    assert json.loads(line) == {
+        "id": "rid=",
+        "route": "POST /run",
+        "s": "502",
+        "err": 'said "no"\\n',
+        "lat": "-",
+        "t": "02/Dec/2025:03:22:49 +0000",
+        "x": "-",
+    }
+    assert (
+        log_group_name("arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/x:*")
+        == "/aws/apigateway/x"
+    )
+    assert log_group_name("arn:aws:firehose:us-east-1:123456789012:deliverystream/x") is None
+    state = (
+        StackState()
+        .http_api("a1")
+        .stage("a1", "develop", ("arn:aws:logs:r:1:log-group:/g", "$context.status"))
+    )
+    (stage,) = parse_state(json.loads(json.dumps({"resources": state.resources}))).stages
+    assert (stage.access_log_destination, stage.access_log_format) == (
+        "arn:aws:logs:r:1:log-group:/g",
+        "$context.status",
+    )
