@@ -32,6 +32,15 @@ def aws_cli(cloud: Cloud, *args: str) -> str:
     return run_aws_cli(cloud.url, *args)
 
 
+def _cli_invoke(cloud: Cloud, function: str, payload: str, *options: str) -> tuple[dict[str, Any], Path]:
+    """``aws lambda invoke``: what it prints, and the file it wrote the function's answer to."""
+    out = Path(cloud.settings.state_dir) / f"cli-{function}.json"
+    printed = aws_cli(
+        cloud, "lambda", "invoke", "--function-name", function, "--payload", payload, *options, str(out)
+    )
+    return json.loads(printed), out
+
+
 def _deploy(cloud: Cloud, function: str, **kwargs: Any) -> None:
     cloud.deploy(f"cw-{function}", StackState().function(function, cloud.image_uri, memory=128, **kwargs))
 
@@ -136,21 +145,7 @@ def test_log_type_tail(deployed: Cloud) -> None:
     tail_bytes = base64.b64decode(noisy["LogResult"])
     assert len(tail_bytes) == 4096 and b"noise line 00199" in tail_bytes
     assert tail_bytes.decode(errors="replace").splitlines()[-1].startswith("REPORT RequestId: ")
-    out = Path(deployed.settings.state_dir) / "cli-tail.json"
-    answered = json.loads(
-        aws_cli(
-            deployed,
-            "lambda",
-            "invoke",
-            "--function-name",
-            "cw-tail",
-            "--payload",
-            '{"marker": "cli-tail"}',
-            "--log-type",
-            "Tail",
-            str(out),
-        )
-    )
+    answered, _ = _cli_invoke(deployed, "cw-tail", '{"marker": "cli-tail"}', "--log-type", "Tail")
     assert "marker=cli-tail" in base64.b64decode(answered["LogResult"]).decode()
     assert "REPORT RequestId: " in base64.b64decode(answered["LogResult"]).decode()
 
@@ -161,19 +156,7 @@ def test_function_error_and_bad_log_type(deployed: Cloud) -> None:
     assert failed["FunctionError"] == "Unhandled"
     assert failed["ResponseMetadata"]["HTTPHeaders"]["x-amz-function-error"] == "Unhandled"
     assert "requested failure" in base64.b64decode(failed["LogResult"]).decode()
-    out = Path(deployed.settings.state_dir) / "cli-error.json"
-    cli = json.loads(
-        aws_cli(
-            deployed,
-            "lambda",
-            "invoke",
-            "--function-name",
-            "cw-error",
-            "--payload",
-            '{"action": "raise"}',
-            str(out),
-        )
-    )
+    cli, out = _cli_invoke(deployed, "cw-error", '{"action": "raise"}')
     assert cli["FunctionError"] == "Unhandled" and json.loads(out.read_text())["errorType"] == "RuntimeError"
     lam = deployed.client("lambda")
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
