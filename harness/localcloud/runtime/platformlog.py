@@ -32,7 +32,8 @@ TAIL_BYTES = 4096  # what Invoke's LogType=Tail returns, as in Lambda
 _KEPT_INVOCATIONS = 4  # tails kept for callers that have not collected theirs yet
 _START = re.compile(r"^START RequestId: (?P<id>[0-9a-f-]+) Version: (?P<version>\S+)")
 _END = re.compile(r"^END RequestId: (?P<id>[0-9a-f-]+)")
-_REPORT = re.compile(r"^REPORT RequestId: (?P<id>[0-9a-f-]+)\t.*?\bDuration: (?P<duration>[0-9.]+) ms")
+# "Duration" right after a tab: not the RIE's "Init Duration" (before it) or "Billed Duration".
+_REPORT = re.compile(r"^REPORT RequestId: (?P<id>[0-9a-f-]+)\t(?:.*\t)?Duration: (?P<duration>[0-9.]+) ms")
 _RIE_DEBUG = re.compile(r"^\d{2} \w{3} \d{4} [0-9:,]+ \[\w+\] \(rapid\) (?P<text>.*)$")
 _INIT_REPORT = re.compile(r"^INIT REPORT\(durationMs: (?P<ms>[0-9.]+)\)")
 _INVOKE_START = re.compile(r"^INVOKE START\(requestId: (?P<id>[0-9a-f-]+)\)")
