@@ -119,7 +119,7 @@ def _rie(text: str) -> bytes:
 def test_platform_lines_rewritten_as_lambda_writes_them(tmp_path: Path) -> None:
     sink = _Sink()
     log = _platform(tmp_path, sink)
-    log.expect(OURS)
+    log.expect(OURS, keep_tail=True)
     # stdout and stderr interleaved as Docker delivers them, a line split across two writes
     log.write(f"START RequestId: {RIE_ID} Version: $LATEST\n".encode())
     log.write(_rie("INIT REPORT(durationMs: 99.165000)") + _rie(f"INVOKE START(requestId: {RIE_ID})"))
@@ -163,7 +163,7 @@ def test_warm_report_without_debug_lines_and_unknown_memory(tmp_path: Path) -> N
 
 def test_tail_is_the_last_4_kb_and_waits_for_the_report(tmp_path: Path) -> None:
     log = _platform(tmp_path, _Sink())
-    log.expect(OURS)
+    log.expect(OURS, keep_tail=True)
     log.write(f"START RequestId: {RIE_ID} Version: $LATEST\n".encode())
     log.write(b"".join(f"line {i:04d} {'x' * 50}\n".encode() for i in range(300)))
     got: list[bytes] = []

@@ -194,12 +194,16 @@ class ExecutionEnvironment:
             "is slow"
         )
 
-    def invoke(self, payload: bytes, request_id: str, cold: bool) -> tuple[InvokeResult, bool]:
-        """Send one event to the RIE; return the result and whether the environment is now unusable."""
+    def invoke(
+        self, payload: bytes, request_id: str, cold: bool, keep_tail: bool = False
+    ) -> tuple[InvokeResult, bool]:
+        """Send one event to the RIE; return the result and whether the environment is now unusable.
+
+        ``keep_tail``: collect the invocation's log lines for ``platform.tail`` (LogType=Tail)."""
         assert self.address is not None
         started = time.monotonic()
         self.log.note(f"invoke {request_id} ({'cold' if cold else 'warm'}, environment {self.id})")
-        self.platform.expect(request_id)
+        self.platform.expect(request_id, keep_tail)
         # The RIE enforces the function timeout itself; this is the backstop if it hangs. A cold
         # invoke also runs the runtime's init, which Lambda does not count against the timeout.
         backstop = self.spec.timeout_s + 3 + (max(10, self.spec.timeout_s) if cold else 0)

@@ -89,16 +89,22 @@ class PlatformLog:
 
     # ---- the request side ----
 
-    def expect(self, request_id: str) -> None:
-        """Announce the next invocation (before it is sent), so its START gets this id."""
+    def expect(self, request_id: str, keep_tail: bool = False) -> None:
+        """Announce the next invocation (before it is sent), so its START gets this id.
+
+        ``keep_tail`` collects its lines for ``tail``; only then (an Event per invocation cost
+        every warm invoke microseconds for a tail nobody asked for).
+        """
         with self._lock:
             self._pending.append(request_id)
-            self._logs[request_id] = _InvocationLog()
-            while len(self._logs) > _KEPT_INVOCATIONS:
-                self._logs.popitem(last=False)
+            if keep_tail:
+                self._logs[request_id] = _InvocationLog()
+                while len(self._logs) > _KEPT_INVOCATIONS:
+                    self._logs.popitem(last=False)
 
     def tail(self, request_id: str, timeout: float) -> bytes:
-        """The last 4 KB of the invocation's log, once its REPORT is out (or ``timeout`` passed)."""
+        """The last 4 KB of the invocation's log (announced with ``keep_tail``), once its REPORT
+        is out or ``timeout`` passed."""
         with self._lock:
             record = self._logs.get(request_id)
         if record is None:
@@ -180,6 +186,8 @@ class PlatformLog:
         return report_line(ours, duration, self._memory_mb, min(max_memory_mb, self._memory_mb), init_ms)
 
     def _append(self, request_id: str, text: str) -> None:
+        if not self._logs:
+            return
         with self._lock:
             record = self._logs.get(request_id)
             if record is None:

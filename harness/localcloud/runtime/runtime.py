@@ -87,7 +87,7 @@ class LambdaRuntime:
             log.info("%s: cold start of environment %s in %.2f s", spec.name, env.id, seconds)
             env.log.note(f"cold start in {seconds:.2f} s (container {env.container_name})")
         try:
-            result, broken = env.invoke(payload, request_id, cold)
+            result, broken = env.invoke(payload, request_id, cold, log_tail)
         except Exception as exc:  # the engine failed us mid-request: never leave the environment busy
             self._release(env, broken=True, reason=f"invoke failed: {exc}")
             raise EnvironmentStartError(f"function {spec.name}: {exc}") from exc
