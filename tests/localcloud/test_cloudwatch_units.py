@@ -17,6 +17,7 @@ from moto import mock_aws
 from harness.localcloud.apigw.accesslog import AccessLogEntry, log_group_name, render
 from harness.localcloud.cloudwatch.emf import parse_emf
 from harness.localcloud.cloudwatch.lambda_metrics import invocation_metrics, report_metrics
+from harness.localcloud.cloudwatch.metric import Metric, aggregate
 from harness.localcloud.cloudwatch.shipper import CloudWatchShipper, _chunks
 from harness.localcloud.deployed import parse_state
 from harness.localcloud.runtime.envlog import EnvLog
@@ -252,3 +253,22 @@ def test_access_log_render_and_destination() -> None:
         "arn:aws:logs:r:1:log-group:/g",
         "$context.status",
     )
+
+
+def test_metrics_aggregate_into_values_and_counts() -> None:
+    now = 1_700_000_000_000  # 20 s into a minute: all of the first 200 fall in one period
+    items = [m for i in range(200) for m in invocation_metrics(Invocation("f", now + i, INVOKED, 1 + i % 2))]
+    merged = {m.name: m for m in aggregate(items)}
+    assert merged["Invocations"].datum()["Values"] == [1.0] and merged["Invocations"].datum()["Counts"] == [
+        200.0
+    ]
+    assert dict(
+        zip(merged["ConcurrentExecutions"].values, merged["ConcurrentExecutions"].counts, strict=True)
+    ) == {
+        1.0: 100.0,
+        2.0: 100.0,
+    }
+    spread = [Metric("N", "M", (float(i),), now) for i in range(200)] + [
+        Metric("N", "M", (1.0,), now + 60_000)
+    ]
+    assert [len(m.values) for m in aggregate(spread)] == [150, 50, 1]  # 150 per datum; next minute apart

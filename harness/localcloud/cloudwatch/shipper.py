@@ -9,7 +9,8 @@ with its lock and condition, cost 5 us). One background thread takes what has ga
   tokens (AWS stopped requiring them in 2023) but wants each call's events in time order. The
   group and stream are created the first time (the stack's Terraform usually made the group);
 - the metrics those lines carry (EMF documents; the REPORT line's Duration) and the AWS/Lambda
-  metrics of each invocation, with ``put_metric_data`` (1,000 per call, per namespace).
+  metrics of each invocation, aggregated per period into Values and Counts, with
+  ``put_metric_data`` (1,000 per call, per namespace).
 A failed call is logged and its batch dropped: telemetry never takes the data plane down.
 """
 
@@ -24,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.localcloud.cloudwatch.emf import is_emf, parse_emf
 from harness.localcloud.cloudwatch.lambda_metrics import invocation_metrics, report_metrics
-from harness.localcloud.cloudwatch.metric import Metric
+from harness.localcloud.cloudwatch.metric import Metric, aggregate
 from harness.localcloud.telemetry import Invocation, LogLine
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class CloudWatchShipper:
 
     def _put_metrics(self, metrics: list[Metric]) -> None:
         by_namespace: dict[str, list[Metric]] = defaultdict(list)
-        for metric in metrics:
+        for metric in aggregate(metrics):
             by_namespace[metric.namespace].append(metric)
         for namespace, items in by_namespace.items():
             for start in range(0, len(items), MAX_METRICS_PER_CALL):
