@@ -25,7 +25,7 @@ REPORT = re.compile(
     r"\tBilled Duration: (?P<billed>\d+) ms\tMemory Size: (?P<size>\d+) MB"
     r"\tMax Memory Used: (?P<used>\d+) MB(?:\tInit Duration: (?P<init>\d+\.\d{2}) ms)?$"
 )
-WAIT = 20  # seconds for lines and metrics to reach CloudWatch (they ship every 0.5 s)
+WAIT = 20  # seconds for lines and metrics to reach CloudWatch (they ship every second)
 
 
 def aws_cli(cloud: Cloud, *args: str) -> str:
