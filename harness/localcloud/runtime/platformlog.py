@@ -117,26 +117,27 @@ class PlatformLog:
     # ---- the log pump side ----
 
     def write(self, chunk: bytes) -> None:
+        """Take a chunk of output: its whole lines go out now (to the file in one write)."""
         lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()
-        for raw in lines:
-            self._line(raw.decode(errors="replace"))
+        if lines:
+            self._file.write(b"".join(self._line(raw.decode(errors="replace")) for raw in lines))
 
     def flush(self) -> None:
         """The container ended: a last line without a newline still counts."""
         if self._partial:
             partial, self._partial = self._partial, b""
-            self._line(partial.decode(errors="replace"))
+            self._file.write(self._line(partial.decode(errors="replace")))
 
-    def _line(self, text: str) -> None:
+    def _line(self, text: str) -> bytes:
+        """Handle one line; return what the stream file gets for it."""
         debug = _RIE_DEBUG.match(text)
         if debug:
             self._rie_debug(debug.group("text"))
-            self._file.write(f"{text}\n".encode())
-            return
-        text = self._platform(text)
-        self._file.write(f"{text}\n".encode())
-        self._telemetry.emit(LogLine(self.group, self.stream, int(time.time() * 1000), text))
+        else:
+            text = self._platform(text)
+            self._telemetry.emit(LogLine(self.group, self.stream, int(time.time() * 1000), text))
+        return f"{text}\n".encode()
 
     def _rie_debug(self, text: str) -> None:
         if match := _INIT_REPORT.match(text):
