@@ -23,6 +23,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.localcloud import proxy
+from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
 from harness.localcloud.cloudwatch.shipper import CloudWatchShipper
 from harness.localcloud.config import ACCOUNT_ID, CREDENTIALS, REGION, Settings
@@ -75,7 +76,13 @@ class Gateway:
                 telemetry=self.cloudwatch,
             )
         )
-        self.apigw = ApiGatewayService(self.deployment, self._invoke_by_name, ACCOUNT_ID, self.cloudwatch)
+        self.apigw = ApiGatewayService(
+            self.deployment,
+            self._invoke_by_name,
+            ACCOUNT_ID,
+            RouteAuthorizers(ACCOUNT_ID, REGION, CREDENTIALS),
+            self.cloudwatch,
+        )
         self.lambda_api = LambdaInvokeApi(self.resolver.spec, self.runtime.invoke, self.runtime.invoke_async)
         self._generation_seen = -1
         self._change_lock = threading.Lock()

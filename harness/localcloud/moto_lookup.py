@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def moto_client(service: str, moto_url: str) -> Any:
+    """A boto3 client of moto itself (not through the gateway), with the local credentials."""
     return boto3.client(
         service,
         endpoint_url=moto_url,
@@ -69,6 +70,7 @@ def function_from_moto(moto_url: str, name_or_arn: str) -> Function | None:
         if fs_configs
         else None,
         reserved_concurrency=reserved,
+        role=config.get("Role") or "",
         source="moto",
     )
 

@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from harness.localcloud.apigw import errors
 from harness.localcloud.apigw.accesslog import AccessLogEntry, log_group_name, render
+from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.event import EventContext, build_event, new_request_id
 from harness.localcloud.apigw.response import MalformedResponseError, map_response
 from harness.localcloud.apigw.routing import match_route
@@ -53,12 +54,14 @@ class ApiGatewayService:
         deployments: Callable[[], Deployment],
         invoke: Invoker,
         account_id: str,
+        authorizers: RouteAuthorizers,
         telemetry: Telemetry | None = None,
     ) -> None:
         self._deployments = deployments
         self._telemetry = telemetry or NoTelemetry()
         self._invoke = invoke
         self._account_id = account_id
+        self._authorizers = authorizers
         # Integrations run beside the waiting request thread (so the integration timeout can answer
         # 504 while the function runs on); pooled, because a thread per request cost a start each.
         self._integrations = ThreadPoolExecutor(max_workers=INTEGRATION_THREADS, thread_name_prefix="apigw")
@@ -120,6 +123,9 @@ class ApiGatewayService:
         if matched is None:
             return errors.not_found(request_id), "no route"
         entry.route_key = matched.route.route_key
+        decision = self._authorizers.authorize(request, matched.route, deployment, request_id)
+        if decision.refusal is not None:
+            return decision.refusal, decision.reason
         integration = deployment.integrations.get(matched.route.integration_id or "")
         if integration is None or integration.function_name is None:
             return errors.not_found(request_id), f"route {matched.route.route_key} has no Lambda integration"
@@ -140,6 +146,7 @@ class ApiGatewayService:
                 raw_path=raw_path,
                 path_parameters=matched.path_parameters,
                 request_id=request_id,
+                authorizer=decision.authorizer_context,
             ),
         )
         payload = json.dumps(event).encode()
