@@ -74,7 +74,7 @@ tf: setup ## Any terraform command on VARIANT's stack as the harness runs it: ma
 invoke: setup ## POST a question: make invoke VARIANT=efs MODEL=nlp2 QUESTION=... CONTEXT=... [TOKEN=<jwt>] (AWS_IAM APIs are signed)
 	$(HARNESS) invoke --variant $(VARIANT) --target $(TARGET) --model "$(MODEL)" $(if $(QUESTION),--question "$(QUESTION)") $(if $(CONTEXT),--context "$(CONTEXT)")
 
-logs: setup ## The function's logs (each environment, like CloudWatch log streams)
+logs: setup ## The function's CloudWatch log group (one stream per execution environment)
 	$(HARNESS) logs --variant $(VARIANT) --target $(TARGET)
 
 local-up: setup ## Start the local cloud (Docker engine, registry, moto, gateway)

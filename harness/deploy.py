@@ -350,6 +350,9 @@ def print_logs(variant: str, target: str) -> None:
     if target != "local":
         say(f"aws logs tail /aws/lambda/{name} --follow")
         return
-    from harness.localcloud import logs
+    import boto3
 
-    print(logs(name))
+    from harness.localcloud import boto3_kwargs
+    from harness.localcloud.cloudwatch.reader import lambda_logs
+
+    print(lambda_logs(boto3.client("logs", **boto3_kwargs()), name))

@@ -66,6 +66,8 @@ class Authorizer:
 class Stage:
     api_id: str
     name: str
+    access_log_destination: str = ""  # a log group's ARN (access_log_settings), or none
+    access_log_format: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,9 @@ class Deployment:
 
     def stages_of(self, api_id: str) -> list[str]:
         return [stage.name for stage in self.stages if stage.api_id == api_id]
+
+    def stage(self, api_id: str, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.api_id == api_id and s.name == name), None)
 
     def function(self, name_or_arn: str) -> Function | None:
         """Look a function up by name, full ARN, or partial ARN (``123456789012:function:name``)."""
@@ -266,7 +271,15 @@ def parse_state(state: Mapping[str, Any]) -> Deployment:
                     jwt_audiences=_strings(jwt_config.get("audience")),
                 )
             elif kind == "aws_apigatewayv2_stage":
-                deployment.stages.append(Stage(attrs["api_id"], attrs["name"]))
+                access_log = _first(attrs.get("access_log_settings"))
+                deployment.stages.append(
+                    Stage(
+                        attrs["api_id"],
+                        attrs["name"],
+                        access_log.get("destination_arn") or "",
+                        access_log.get("format") or "",
+                    )
+                )
             elif kind == "aws_apigatewayv2_integration":
                 deployment.integrations[attrs["id"]] = Integration(
                     id=attrs["id"],

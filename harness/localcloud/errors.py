@@ -39,6 +39,11 @@ class InvalidRequestContentError(LambdaServiceError):
     error_type = "InvalidRequestContentException"
 
 
+class InvalidParameterValueError(LambdaServiceError):
+    status = 400
+    error_type = "InvalidParameterValueException"
+
+
 class RequestTooLargeError(LambdaServiceError):
     status = 413
     error_type = "RequestTooLargeException"

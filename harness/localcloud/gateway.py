@@ -27,6 +27,7 @@ from harness.local_settings import ACCOUNT_ID, CREDENTIALS_ENV, HOST, REGION
 from harness.localcloud import proxy
 from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
+from harness.localcloud.cloudwatch.shipper import CloudWatchShipper
 from harness.localcloud.config import Settings
 from harness.localcloud.deployed import Deployment, StateReader
 from harness.localcloud.docker.containers import remove_labelled
@@ -34,6 +35,7 @@ from harness.localcloud.docker.exceptions import EngineUnavailableError
 from harness.localcloud.efs import EfsStore
 from harness.localcloud.httpmsg import HttpRequest, HttpResponse
 from harness.localcloud.lambda_api import LambdaInvokeApi, is_invoke
+from harness.localcloud.moto_lookup import moto_client
 from harness.localcloud.runtime.options import RuntimeOptions
 from harness.localcloud.runtime.result import InvokeResult
 from harness.localcloud.runtime.runtime import LambdaRuntime
@@ -56,6 +58,9 @@ class Gateway:
         self.reader = StateReader(settings.terraform_local_dir)
         self.efs = EfsStore(settings.efs_dir)
         self.resolver = FunctionResolver(settings, self.reader, self.efs)
+        self.cloudwatch = CloudWatchShipper(
+            moto_client("logs", settings.moto_url), moto_client("cloudwatch", settings.moto_url)
+        ).start()
         self.runtime = LambdaRuntime(
             RuntimeOptions(
                 network=settings.network_name,
@@ -69,6 +74,7 @@ class Gateway:
                 max_concurrency=settings.max_concurrency,
                 idle_seconds=settings.idle_seconds,
                 start_timeout=settings.start_timeout,
+                telemetry=self.cloudwatch,
             )
         )
         self.apigw = ApiGatewayService(
@@ -76,6 +82,7 @@ class Gateway:
             self._invoke_by_name,
             ACCOUNT_ID,
             RouteAuthorizers(ACCOUNT_ID, REGION, CREDENTIALS_ENV),
+            self.cloudwatch,
         )
         self.lambda_api = LambdaInvokeApi(self.resolver.spec, self.runtime.invoke, self.runtime.invoke_async)
         self._generation_seen = -1
@@ -149,6 +156,7 @@ class Gateway:
             server.server_close()
         self.runtime.close()
         self.apigw.close()
+        self.cloudwatch.close()  # after the runtime: the environments' last lines are queued by then
         log.info("stopped; all execution environments removed")
 
 

@@ -3,7 +3,9 @@
 
 ``POST /2015-03-31/functions/<name|arn>/invocations`` with ``X-Amz-Invocation-Type``:
 - ``RequestResponse`` (default): 200 with the function's output; a function error is still 200,
-  with ``X-Amz-Function-Error: Unhandled`` and ``{"errorType", "errorMessage", ...}``.
+  with ``X-Amz-Function-Error: Unhandled`` and ``{"errorType", "errorMessage", ...}``. With
+  ``X-Amz-Log-Type: Tail``, ``X-Amz-Log-Result`` carries the last 4 KB of the invocation's log
+  (START to REPORT), base64-encoded (boto3's ``LogResult``).
 - ``Event``: 202 at once; the invocation runs in the background (retried while throttled).
 - ``DryRun``: 204 if the function exists.
 Service errors carry ``x-amzn-ErrorType`` and a ``{"Type", "message"}`` body, which botocore turns
@@ -12,6 +14,7 @@ into the modeled exceptions (``ResourceNotFoundException``, ``TooManyRequestsExc
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, unquote
 
 from harness.localcloud.errors import (
+    InvalidParameterValueError,
     InvalidRequestContentError,
     LambdaServiceError,
     RequestTooLargeError,
@@ -47,7 +51,7 @@ class LambdaInvokeApi:
     def __init__(
         self,
         resolve: Callable[[str], FunctionSpec],
-        invoke: Callable[[FunctionSpec, bytes, str], InvokeResult],
+        invoke: Callable[[FunctionSpec, bytes, str, bool], InvokeResult],
         invoke_async: Callable[[FunctionSpec, bytes, str], None],
     ) -> None:
         self._resolve = resolve
@@ -83,6 +87,9 @@ class LambdaInvokeApi:
         except ValueError:
             raise InvalidRequestContentError("Could not parse request body into json") from None
         invocation_type = request.header("X-Amz-Invocation-Type", "RequestResponse")
+        log_type = request.header("X-Amz-Log-Type", "None")
+        if log_type not in ("None", "Tail"):
+            raise InvalidParameterValueError(f"LogType must be None or Tail, not {log_type[:40]!r}")
         if invocation_type == "DryRun":
             return HttpResponse(204)
         if invocation_type == "Event":
@@ -99,8 +106,10 @@ class LambdaInvokeApi:
             raise RequestTooLargeError(
                 f"Request must be smaller than {MAX_SYNC_BYTES} bytes for the InvokeFunction operation"
             )
-        result = self._invoke(spec, payload, request_id)
+        result = self._invoke(spec, payload, request_id, log_type == "Tail")
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
         if result.function_error:
             headers.append(("X-Amz-Function-Error", result.function_error))
+        if result.log_tail is not None:
+            headers.append(("X-Amz-Log-Result", base64.b64encode(result.log_tail).decode()))
         return HttpResponse(200, headers, result.payload)

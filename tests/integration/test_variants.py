@@ -7,7 +7,10 @@ registry, requests through the local API Gateway into the RIE inside the contain
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import time
 
 import boto3
 import pytest
@@ -16,6 +19,7 @@ import requests
 from harness import deploy, localcloud
 from harness.example import CAR_CONTEXT, CAR_QUESTION
 from harness.paths import MODULES_DIR, TERRAFORM_DIR, VARIANTS
+from tests.awscli import aws_cli
 from tests.integration import pathological
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.localcloud]
@@ -109,6 +113,65 @@ def test_direct_lambda_invoke(deployed):
     )
     assert "FunctionError" not in result
     assert json.loads(result["Payload"].read())["answer"] == "1886"
+
+
+def test_cloudwatch_as_the_aws_cli_sees_it(deployed, tmp_path, capsys):
+    """After a real deploy: `aws lambda invoke --log-type Tail` returns the invocation's REPORT
+    line, `aws logs filter-log-events` reads the function's REPORT lines from its log group, and
+    `aws cloudwatch list-metrics` lists the function's own EMF metrics, per model, and
+    `make logs` prints the same log group."""
+    endpoint = localcloud.aws_endpoint_url()
+    request = {"model_type": "nlp2", "question": CAR_QUESTION, "context": CAR_CONTEXT}
+    answered = json.loads(
+        aws_cli(
+            endpoint,
+            "lambda",
+            "invoke",
+            "--function-name",
+            deployed.function_name,
+            "--payload",
+            json.dumps(request),
+            "--log-type",
+            "Tail",
+            str(tmp_path / "answer.json"),
+        )
+    )
+    assert json.loads((tmp_path / "answer.json").read_text())["answer"] == "1886"
+    tail = base64.b64decode(answered["LogResult"]).decode()
+    assert re.search(r"^REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms", tail, re.M), (
+        tail
+    )
+
+    def poll(args: tuple[str, ...], found) -> object:
+        deadline = time.monotonic() + 30
+        while True:
+            value = found(json.loads(aws_cli(endpoint, *args)))
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.5)
+
+    group = f"/aws/lambda/{deployed.function_name}"
+    reports = poll(
+        ("logs", "filter-log-events", "--log-group-name", group, "--filter-pattern", "REPORT"),
+        lambda answer: [e["message"] for e in answer["events"] if "Max Memory Used:" in e["message"]],
+    )
+    assert reports, f"no REPORT line in {group}"
+    deploy.print_logs(deployed.variant, "local")  # `make logs` reads the same log group
+    assert "REPORT RequestId: " in capsys.readouterr().out
+    model_metrics = poll(
+        ("cloudwatch", "list-metrics", "--namespace", "LambdaInference"),
+        lambda answer: [
+            m["MetricName"]
+            for m in answer["Metrics"]
+            if {"Name": "model_type", "Value": "nlp2"} in m.get("Dimensions", [])
+        ],
+    )
+    assert model_metrics, "no EMF metric with the model_type dimension"
+    invocations = poll(
+        ("cloudwatch", "list-metrics", "--namespace", "AWS/Lambda", "--metric-name", "Invocations"),
+        lambda answer: answer["Metrics"],
+    )
+    assert {"Name": "FunctionName", "Value": deployed.function_name} in invocations[0]["Dimensions"]
 
 
 def test_the_committed_folders_hold_nothing_of_the_local_target(deployed):

@@ -62,7 +62,9 @@ class StackState:
             },
         )
 
-    def stage(self, api_id: str, name: str) -> StackState:
+    def stage(self, api_id: str, name: str, access_log: tuple[str, str] | None = None) -> StackState:
+        """``access_log``: (log group ARN, format) of the stage's access_log_settings."""
+        settings = [{"destination_arn": access_log[0], "format": access_log[1]}] if access_log else []
         return self._add(
             "aws_apigatewayv2_stage",
             f"stage_{api_id}_{name.strip('$')}",
@@ -71,6 +73,7 @@ class StackState:
                 "api_id": api_id,
                 "name": name,
                 "auto_deploy": True,
+                "access_log_settings": settings,
                 "invoke_url": f"https://{api_id}.execute-api.{REGION}.amazonaws.com/"
                 + ("" if name == "$default" else name),
             },
@@ -252,10 +255,13 @@ def simple_api(
     stage: str = "$default",
     routes: tuple[str, ...] = ("$default",),
     timeout_ms: int = 30000,
+    access_log: tuple[str, str] | None = None,
 ) -> StackState:
     """One API, one stage, every route to one function."""
     integration_id = f"i{api_id}"
-    stack.http_api(api_id).stage(api_id, stage).integration(api_id, integration_id, function, timeout_ms)
+    stack.http_api(api_id).stage(api_id, stage, access_log).integration(
+        api_id, integration_id, function, timeout_ms
+    )
     for key in routes:
         stack.route(api_id, key, integration_id)
     return stack

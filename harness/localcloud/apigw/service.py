@@ -4,6 +4,7 @@ Stages: a named stage is the first path segment after the API id; a ``$default``
 paths without one (a named stage wins when both could match). The integration runs in its own
 thread so that API Gateway's integration timeout (the integration's ``timeout_milliseconds``,
 at most 30 s) answers 504 while the function keeps running to its own timeout, as in AWS.
+A stage with access log settings gets one line per request in its log group (``accesslog``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from harness.localcloud.apigw import errors
+from harness.localcloud.apigw.accesslog import AccessLogEntry, log_group_name, render
 from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.event import EventContext, build_event, new_request_id
 from harness.localcloud.apigw.response import MalformedResponseError, map_response
@@ -29,6 +31,7 @@ from harness.localcloud.errors import (
 )
 from harness.localcloud.httpmsg import HttpRequest, HttpResponse
 from harness.localcloud.runtime.result import InvokeResult
+from harness.localcloud.telemetry import LogLine, NoTelemetry, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,10 @@ class ApiGatewayService:
         invoke: Invoker,
         account_id: str,
         authorizers: RouteAuthorizers,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._deployments = deployments
+        self._telemetry = telemetry or NoTelemetry()
         self._invoke = invoke
         self._account_id = account_id
         self._authorizers = authorizers
@@ -68,7 +73,17 @@ class ApiGatewayService:
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         request_id = new_request_id()
-        response, what = self._handle(request, request_id)
+        entry = AccessLogEntry(
+            request_id,
+            time.time(),
+            request.source_ip,
+            request.method,
+            request.path,
+            request.protocol,
+            request.header("User-Agent") or "",
+        )
+        response, what = self._handle(request, request_id, entry)
+        self._access_log(entry, response)
         log.info(
             "%s %s -> %d (%s) in %.0f ms [%s]",
             request.method,
@@ -80,7 +95,19 @@ class ApiGatewayService:
         )
         return response
 
-    def _handle(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, str]:
+    def _access_log(self, entry: AccessLogEntry, response: HttpResponse) -> None:
+        stage = entry.settings
+        group = log_group_name(stage.access_log_destination) if stage else None
+        if stage is None or group is None or not stage.access_log_format:
+            return
+        entry.status, entry.response_length = response.status, len(response.body)
+        stream = f"{entry.api_id}_{entry.stage}"
+        line = render(stage.access_log_format, entry)
+        self._telemetry.emit(LogLine(group, stream, int(entry.started * 1000), line))
+
+    def _handle(
+        self, request: HttpRequest, request_id: str, entry: AccessLogEntry
+    ) -> tuple[HttpResponse, str]:
         if len(request.body) > MAX_REQUEST_BYTES:
             return errors.payload_too_large(request_id), "request over 10 MB"
         api_id, _, rest = request.path[len(PREFIX) :].partition("/")
@@ -90,9 +117,12 @@ class ApiGatewayService:
         stage, route_path = self._stage(deployment, api_id, "/" + rest)
         if stage is None:
             return errors.not_found(request_id), "no such stage"
+        entry.api_id, entry.stage, entry.path = api_id, stage, "/" + rest
+        entry.settings = deployment.stage(api_id, stage)
         matched = match_route(deployment.routes_of(api_id), request.method, route_path)
         if matched is None:
             return errors.not_found(request_id), "no route"
+        entry.route_key = matched.route.route_key
         decision = self._authorizers.authorize(request, matched.route, deployment, request_id)
         if decision.refusal is not None:
             return decision.refusal, decision.reason
@@ -127,7 +157,14 @@ class ApiGatewayService:
         timeout_ms = min(
             integration.timeout_milliseconds or MAX_INTEGRATION_TIMEOUT_MS, MAX_INTEGRATION_TIMEOUT_MS
         )
-        return self._call(integration.function_name, payload, request_id, timeout_ms / 1000)
+        started = time.monotonic()
+        response, what = self._call(integration.function_name, payload, request_id, timeout_ms / 1000)
+        entry.integration_latency_ms = int((time.monotonic() - started) * 1000)
+        if response.status >= 500:
+            entry.integration_error = what[:200]
+        else:
+            entry.integration_status = 200
+        return response, what
 
     def _stage(self, deployment: Deployment, api_id: str, path: str) -> tuple[str | None, str]:
         stages = deployment.stages_of(api_id)

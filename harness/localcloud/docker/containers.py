@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -20,6 +21,12 @@ from docker.types import Mount, Ulimit
 from harness.localcloud.docker.exceptions import ContainerFailedError, EngineUnavailableError
 
 log = logging.getLogger(__name__)
+
+# Where the engine keeps a container's peak memory: cgroup v1 (cgroupfs driver), then v2 (systemd).
+_MEMORY_PEAK_FILES = (
+    "/sys/fs/cgroup/memory/docker/{id}/memory.max_usage_in_bytes",
+    "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.peak",
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,22 @@ class Container:
     def state(self) -> dict[str, Any]:
         """Docker's ``State`` (Status, ExitCode, OOMKilled, ...); {} once removed."""
         return self.inspect().get("State", {}) or {}
+
+    def memory_peak_bytes(self) -> int | None:
+        """The container's peak memory use so far (Lambda's "Max Memory Used"), or None if unknown.
+
+        Read from the cgroup file when this process sees it (microseconds); otherwise asked of the
+        engine (``stats``, one shot: tens of milliseconds), whose v1 figures carry the peak.
+        """
+        for template in _MEMORY_PEAK_FILES:
+            with contextlib.suppress(OSError, ValueError):
+                return int(Path(template.format(id=self.id)).read_text())
+        try:
+            memory = self._client.api.stats(self.id, stream=False, one_shot=True).get("memory_stats") or {}
+        except (DockerException, OSError, ValueError):
+            return None
+        peak = memory.get("max_usage") or memory.get("usage")
+        return int(peak) if peak else None
 
     def follow_logs(self, sink: Callable[[bytes], None]) -> threading.Thread:
         """Copy stdout+stderr to ``sink`` as they come, in a thread that ends with the container."""

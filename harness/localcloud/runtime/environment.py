@@ -32,8 +32,10 @@ from harness.localcloud.docker.images import ImagePuller
 from harness.localcloud.errors import EnvironmentStartError, ImageNotAvailableError
 from harness.localcloud.runtime.envlog import EnvLog
 from harness.localcloud.runtime.options import RuntimeOptions
+from harness.localcloud.runtime.platformlog import PlatformLog
 from harness.localcloud.runtime.result import InvokeResult, error_payload
 from harness.localcloud.runtime.spec import FunctionSpec
+from harness.localcloud.telemetry import lambda_log_group
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +56,15 @@ STARTING, BUSY, IDLE, DEAD = "starting", "busy", "idle", "dead"
 
 
 class ExecutionEnvironment:
-    """A container plus its bookkeeping (state, last use, invocation count, log stream)."""
+    """A container plus its bookkeeping (state, last use, invocation count, log stream).
+
+    Its id is 32 hex digits, as in the log stream names Lambda gives its environments.
+    """
 
     def __init__(
         self, spec: FunctionSpec, options: RuntimeOptions, client: docker.DockerClient, puller: ImagePuller
     ) -> None:
-        self.id = uuid.uuid4().hex[:12]
+        self.id = uuid.uuid4().hex
         self.spec = spec
         self.config_hash = spec.config_hash
         self.state = STARTING
@@ -74,6 +79,9 @@ class ExecutionEnvironment:
         self._rie: http.client.HTTPConnection | None = None
         self._log_thread = None
         self.log = EnvLog(options.logs_dir / spec.name / f"{self.id}.log")
+        self.platform = PlatformLog(
+            spec.name, self.log_stream_name, spec.memory_mb, self.log, options.telemetry, self._memory_peak
+        )
 
     @property
     def container_name(self) -> str:
@@ -100,7 +108,7 @@ class ExecutionEnvironment:
             AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
             AWS_LAMBDA_FUNCTION_TIMEOUT=str(spec.timeout_s),
             AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
-            AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{spec.name}",
+            AWS_LAMBDA_LOG_GROUP_NAME=lambda_log_group(spec.name),
             AWS_LAMBDA_LOG_STREAM_NAME=self.log_stream_name,
             LAMBDA_TASK_ROOT="/var/task",
             LAMBDA_RUNTIME_DIR="/var/runtime",
@@ -156,7 +164,7 @@ class ExecutionEnvironment:
             raise EnvironmentStartError(f"function {self.spec.name}: {exc}") from exc
         except EngineUnavailableError as exc:
             raise EnvironmentStartError(str(exc)) from exc
-        self._log_thread = self._container.follow_logs(self.log.write)
+        self._log_thread = self._container.follow_logs(self.platform.write)
         self._wait_ready(started)
         return time.monotonic() - started
 
@@ -186,11 +194,16 @@ class ExecutionEnvironment:
             "is slow"
         )
 
-    def invoke(self, payload: bytes, request_id: str, cold: bool) -> tuple[InvokeResult, bool]:
-        """Send one event to the RIE; return the result and whether the environment is now unusable."""
+    def invoke(
+        self, payload: bytes, request_id: str, cold: bool, keep_tail: bool = False
+    ) -> tuple[InvokeResult, bool]:
+        """Send one event to the RIE; return the result and whether the environment is now unusable.
+
+        ``keep_tail``: collect the invocation's log lines for ``platform.tail`` (LogType=Tail)."""
         assert self.address is not None
         started = time.monotonic()
         self.log.note(f"invoke {request_id} ({'cold' if cold else 'warm'}, environment {self.id})")
+        self.platform.expect(request_id, keep_tail)
         # The RIE enforces the function timeout itself; this is the backstop if it hangs. A cold
         # invoke also runs the runtime's init, which Lambda does not count against the timeout.
         backstop = self.spec.timeout_s + 3 + (max(10, self.spec.timeout_s) if cold else 0)
@@ -294,9 +307,13 @@ class ExecutionEnvironment:
             self._container.kill()
             if self._log_thread is not None:
                 self._log_thread.join(timeout=3)
+            self.platform.flush()
             self._container.remove()
         self.log.note(f"environment {self.id} ended: {reason} ({self.invocations} invocation(s))")
         self.log.close()
+
+    def _memory_peak(self) -> int | None:
+        return self._container.memory_peak_bytes() if self._container is not None else None
 
     def describe(self) -> dict[str, object]:
         return {

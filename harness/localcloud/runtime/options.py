@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.local_settings import REGION
+from harness.localcloud.telemetry import NoTelemetry, Telemetry
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class RuntimeOptions:
     max_concurrency: int = 10
     idle_seconds: float = 600.0
     start_timeout: float = 30.0
+    telemetry: Telemetry = field(default_factory=NoTelemetry)  # where logs and metrics go
 
     @property
     def endpoint_url(self) -> str | None:

@@ -15,6 +15,7 @@ class InvokeResult:
     env_id: str
     cold: bool
     duration_ms: float
+    log_tail: bytes | None = None  # the last 4 KB of its log, when the caller asked (LogType=Tail)
 
     @property
     def error_type(self) -> str | None:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -31,10 +32,14 @@ from harness.localcloud.runtime.environment import BUSY, DEAD, IDLE, STARTING, E
 from harness.localcloud.runtime.options import RuntimeOptions
 from harness.localcloud.runtime.result import InvokeResult
 from harness.localcloud.runtime.spec import FunctionSpec
+from harness.localcloud.telemetry import FAILED, INVOKED, THROTTLED, Invocation
 
 log = logging.getLogger(__name__)
 
 ASYNC_RETRY_SECONDS = 300.0
+# LogType=Tail waits for the invocation's REPORT line to come through the log pump (milliseconds
+# after the reply); a runtime that died never writes one, so the wait is bounded.
+TAIL_WAIT_SECONDS = 2.0
 
 
 class LambdaRuntime:
@@ -53,10 +58,20 @@ class LambdaRuntime:
 
     # ---- invoking ----
 
-    def invoke(self, spec: FunctionSpec, payload: bytes, request_id: str | None = None) -> InvokeResult:
-        """Run one synchronous invocation; raises ``LambdaServiceError`` for service-side failures."""
+    def invoke(
+        self, spec: FunctionSpec, payload: bytes, request_id: str | None = None, log_tail: bool = False
+    ) -> InvokeResult:
+        """Run one synchronous invocation; raises ``LambdaServiceError`` for service-side failures.
+
+        With ``log_tail`` the result carries the last 4 KB of the invocation's log (Invoke's
+        ``LogType=Tail``); that wait comes after the environment is released.
+        """
         request_id = request_id or str(uuid.uuid4())
-        env, cold = self._acquire(spec)
+        try:
+            env, cold, concurrent = self._acquire(spec)
+        except TooManyRequestsError:
+            self._report(spec.name, THROTTLED, 0)
+            raise
         if cold:
             try:
                 seconds = env.start()
@@ -72,7 +87,7 @@ class LambdaRuntime:
             log.info("%s: cold start of environment %s in %.2f s", spec.name, env.id, seconds)
             env.log.note(f"cold start in {seconds:.2f} s (container {env.container_name})")
         try:
-            result, broken = env.invoke(payload, request_id, cold)
+            result, broken = env.invoke(payload, request_id, cold, log_tail)
         except Exception as exc:  # the engine failed us mid-request: never leave the environment busy
             self._release(env, broken=True, reason=f"invoke failed: {exc}")
             raise EnvironmentStartError(f"function {spec.name}: {exc}") from exc
@@ -87,7 +102,13 @@ class LambdaRuntime:
         )
         reason = f"invocation failed ({result.error_type})" if broken else ""
         self._release(env, broken=broken, reason=reason)
+        self._report(spec.name, FAILED if result.function_error else INVOKED, concurrent)
+        if log_tail:
+            result = dataclasses.replace(result, log_tail=env.platform.tail(request_id, TAIL_WAIT_SECONDS))
         return result
+
+    def _report(self, function: str, outcome: str, concurrent: int) -> None:
+        self.options.telemetry.emit(Invocation(function, int(time.time() * 1000), outcome, concurrent))
 
     def invoke_async(self, spec: FunctionSpec, payload: bytes, request_id: str) -> None:
         """An ``Event`` invocation: queued, retried while throttled (for up to 5 min), result logged."""
@@ -121,7 +142,8 @@ class LambdaRuntime:
 
     # ---- pool bookkeeping ----
 
-    def _acquire(self, spec: FunctionSpec) -> tuple[ExecutionEnvironment, bool]:
+    def _acquire(self, spec: FunctionSpec) -> tuple[ExecutionEnvironment, bool, int]:
+        """An environment for one request, whether it is new, and how many of the function's are busy."""
         if self._closed.is_set():
             raise EnvironmentStartError("the local cloud is shutting down")
         wanted = spec.config_hash
@@ -144,8 +166,9 @@ class LambdaRuntime:
                 env.state = STARTING
                 envs.append(env)
                 cold = True
+            concurrent = sum(1 for e in envs if e.state in (BUSY, STARTING))
         self._destroy_later(stale, "configuration changed (drained)")
-        return env, cold
+        return env, cold, concurrent
 
     def _check_capacity(self, spec: FunctionSpec, envs: list[ExecutionEnvironment]) -> None:
         """Raise ``TooManyRequestsError`` when one more busy environment would exceed the limit."""

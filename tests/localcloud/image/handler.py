@@ -93,6 +93,14 @@ def handler(event, context):
             block[index] = 1
         HOLD.append(block)
         result = {"allocated_mb": int(args["mb"])}
+    elif action == "emf":  # an Embedded Metric Format document, as the function's metrics print it
+        meta = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": args["directives"]}
+        print(json.dumps({"_aws": meta, **args["members"]}))
+        result = {"emitted": True}
+    elif action == "noise":
+        for index in range(int(args["lines"])):
+            print(f"noise line {index:05d} " + "x" * 60)
+        result = {"printed": int(args["lines"])}
     elif action == "bare":
         return args.get("value")
     elif action == "base64":
