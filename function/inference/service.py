@@ -191,7 +191,8 @@ class InferenceService:
                 )
                 raise
             self.backoff.succeeded(model.key)
-        stats.last_load_ms = ms(loaded.load_seconds)
+        if not loaded.hit:
+            stats.last_load_ms = ms(loaded.load_seconds)
         return loaded
 
     def release(self, loaded: Loaded) -> None:
