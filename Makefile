@@ -69,7 +69,7 @@ plan: setup ## terraform plan for VARIANT
 tf: setup ## Any terraform command on VARIANT's stack as the harness runs it: make tf VARIANT=efs ARGS="state list"
 	$(HARNESS) terraform --variant $(VARIANT) --target $(TARGET) -- $(ARGS)
 
-invoke: setup ## POST a question: make invoke VARIANT=efs MODEL=nlp2 QUESTION=... CONTEXT=...
+invoke: setup ## POST a question: make invoke VARIANT=efs MODEL=nlp2 QUESTION=... CONTEXT=... [TOKEN=<jwt>] (AWS_IAM APIs are signed)
 	$(HARNESS) invoke --variant $(VARIANT) --target $(TARGET) --model "$(MODEL)" --question "$(QUESTION)" --context "$(CONTEXT)"
 
 logs: setup ## The function's logs (each environment, like CloudWatch log streams)

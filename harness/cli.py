@@ -31,6 +31,19 @@ def _cmd_image(args: argparse.Namespace) -> None:
     print(json.dumps({"tag": built.tag, "size_bytes": built.size_bytes}))
 
 
+def _cmd_lock(args: argparse.Namespace) -> None:
+    from harness.images.wheellock import write_locks
+    from harness.terraform.providerlock import write_provider_locks
+
+    written = []
+    if args.what in ("all", "wheels"):
+        written += write_locks()
+    if args.what in ("all", "terraform"):
+        written += write_provider_locks()
+    for path in written:
+        print(path)
+
+
 def _cmd_publish(args: argparse.Namespace) -> None:
     from harness import deploy
 
@@ -72,7 +85,12 @@ def _cmd_invoke(args: argparse.Namespace) -> None:
     from harness import deploy
 
     status, body = deploy.invoke(
-        args.variant, args.target, model_type=args.model, question=args.question, context=args.context
+        args.variant,
+        args.target,
+        model_type=args.model,
+        question=args.question,
+        context=args.context,
+        token=args.token,
     )
     print(json.dumps(body, indent=2))
     if status >= 400:
@@ -113,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", default="offline")
     p.set_defaults(func=_cmd_image)
 
+    p = sub.add_parser(
+        "lock",
+        help="regenerate the hash-pinned locks: the images' wheels and the stacks' provider",
+        description="Writes function/requirements/locks/<runtimes>.txt (every wheel of each image, by "
+        "version and sha256) and pip.txt from function/requirements/*.txt (needs the package index, "
+        "and the CPU torch wheel through PIP_FIND_LINKS), and terraform/<variant>/.terraform.lock.hcl "
+        "from the provider mirror. Commit what it writes.",
+    )
+    p.add_argument("what", nargs="?", choices=("all", "wheels", "terraform"), default="all")
+    p.set_defaults(func=_cmd_lock)
+
     for name, func, help_text in (
         ("publish", _cmd_publish, "publish the catalog's models to the variant's store"),
         ("deploy", _cmd_deploy, "build, push, publish, apply, wait, print the URL"),
@@ -146,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="nlp1")
     p.add_argument("--question", required=True)
     p.add_argument("--context", required=True)
+    p.add_argument(
+        "--token",
+        default=None,
+        help="bearer token for a JWT-authorized API (default: $TOKEN); AWS_IAM APIs are signed without one",
+    )
     p.set_defaults(func=_cmd_invoke)
 
     p = sub.add_parser("local", help="the local cloud: up, down, status")

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 from inference.contract import ENGINE_RUNTIMES
 
+from harness.api_auth import ApiAuth
 from harness.errors import HarnessError
 from harness.progress import say, step
 from harness.terraform.runner import Stack
@@ -36,6 +37,8 @@ ENDPOINT_WAIT_SECONDS = 300.0
 # The value must still pass the module's image_uri validation: a destroy evaluates every module,
 # and a deploy that failed before its first full apply leaves only this value to destroy with.
 PENDING_IMAGE_URI = "pending.invalid/not-built:pending"
+# The stacks' authentication inputs, remembered across deploys (see _authorization_variables).
+AUTHORIZATION_VARIABLES = ("api_authorization", "jwt_issuer", "jwt_audiences")
 
 
 @dataclass
@@ -244,7 +247,12 @@ def deploy(
         image_uri = push_image(image.tag, outputs["repository_url"], target=target)
     if variant != "oci":
         _publish_bundle(bundle, outputs, target)
-    variables = {**(variables or {}), "image_uri": image_uri, "models_manifest_sha256": manifest_sha}
+    variables = {
+        **_authorization_variables(_saved_variables(stack)),
+        **(variables or {}),  # the caller's choice wins over the remembered authorization
+        "image_uri": image_uri,
+        "models_manifest_sha256": manifest_sha,
+    }
     with step(f"terraform apply ({variant}, {target})"):
         outputs = stack.apply(variables)
     _save_variables(stack, variables)
@@ -258,19 +266,51 @@ def deploy(
         image_size_bytes=image.size_bytes,
         outputs=outputs,
     )
-    wait_until_ready(deployment.api_url)
+    wait_until_ready(deployment.api_url, _readiness_auth(outputs, target))
     return deployment
 
 
-def wait_until_ready(api_url: str, timeout: float = ENDPOINT_WAIT_SECONDS) -> None:
-    """Poll `GET /models` until the function answers 200 (its first, cold answer)."""
+def _authorization_variables(saved: dict[str, Any]) -> dict[str, Any]:
+    """api_authorization, jwt_issuer, jwt_audiences: from ``TF_VAR_*`` when set, else the last deploy's.
+
+    Saved with the other inputs, so a later ``make publish`` (which applies the EFS stack again)
+    keeps the API's authorization instead of falling back to the default NONE.
+    """
+    chosen: dict[str, Any] = {}
+    for name in AUTHORIZATION_VARIABLES:
+        raw = os.environ.get(f"TF_VAR_{name}")
+        if raw is None:
+            if name in saved:
+                chosen[name] = saved[name]
+            continue
+        try:
+            chosen[name] = json.loads(raw) if name == "jwt_audiences" else raw
+        except ValueError:
+            raise HarnessError(f"TF_VAR_{name} must be a JSON list, e.g. '[\"inference\"]'") from None
+    return chosen
+
+
+def _readiness_auth(outputs: dict[str, Any], target: str) -> ApiAuth | None:
+    """How the readiness poll authenticates; None: a JWT API and no $TOKEN to send."""
+    try:
+        return ApiAuth.for_stack(outputs, target)
+    except HarnessError as exc:
+        say(f"{exc}; waiting only for the API to answer (401), not for the function")
+        return None
+
+
+def wait_until_ready(api_url: str, auth: ApiAuth | None, timeout: float = ENDPOINT_WAIT_SECONDS) -> None:
+    """Poll `GET /models` until the function answers 200 (its first, cold answer).
+
+    With ``auth`` None (a JWT API without a token) the API's own 401 is all there is to wait for.
+    """
     deadline = time.monotonic() + timeout
     last = "no answer"
     with step(f"wait for {api_url}"):
         while time.monotonic() < deadline:
             try:
-                response = requests.get(api_url + "models", timeout=60)
-                if response.status_code == 200:
+                response = (auth or ApiAuth()).request("GET", api_url + "models", timeout=60)
+                if response.status_code == 200 or (auth is None and response.status_code == 401):
                     return
                 last = f"HTTP {response.status_code}: {response.text[:200]}"
             except requests.RequestException as exc:
@@ -305,15 +345,20 @@ def terraform(variant: str, target: str, args: list[str]) -> int:
     return stack.run_by_hand(args, var_file=_variables_path(stack))
 
 
-def invoke(variant: str, target: str, model_type: str, question: str, context: str) -> tuple[int, Any]:
+def invoke(
+    variant: str, target: str, model_type: str, question: str, context: str, token: str | None = None
+) -> tuple[int, Any]:
+    """POST a question, authenticated as the stack requires (signed, or with ``token`` / $TOKEN)."""
     stack = _stack(variant, target)
-    api_url = stack.output().get("api_url")
+    outputs = stack.output()
+    api_url = outputs.get("api_url")
     if not api_url:
         raise HarnessError(
             f"the {variant} stack is not deployed on {target}: run `make deploy VARIANT={variant}`"
         )
     payload = {"model_type": model_type, "question": question, "context": context}
-    response = requests.post(api_url, json=payload, timeout=300)
+    auth = ApiAuth.for_stack(outputs, target, token)
+    response = auth.request("POST", api_url, json.dumps(payload).encode())
     try:
         body = response.json()
     except ValueError:

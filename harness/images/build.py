@@ -27,8 +27,9 @@ from harness.images.compat import check_base_image
 from harness.images.context import BuildContext, add_function_sources, add_model_bundle, add_wheelhouse
 from harness.images.engine import docker_client, image_exists
 from harness.images.limits import check_oci_image_size
+from harness.images.requirements import PYTHON_VERSION, runtimes_name
 from harness.images.rie import ensure_rie
-from harness.images.wheelhouse import PYTHON_VERSION, ensure_wheelhouse, runtimes_name
+from harness.images.wheelhouse import ensure_wheelhouse
 from harness.paths import FUNCTION_DIR, VARIANTS, cache_dir
 from harness.progress import Log, say
 
@@ -95,6 +96,7 @@ def plan_function_image(
     context.add_file("Dockerfile", FUNCTION_DIR / "Dockerfile")
     context.add_file("lambda-entrypoint.sh", FUNCTION_DIR / "lambda-entrypoint.sh")
     context.add_file("requirements.txt", wheelhouse.requirements_file)
+    context.add_file("pip.txt", wheelhouse.pip_lock_file)
     context.add_file("precompile.py", Path(__file__).with_name("precompile.py"))
     context.add_file("aws-lambda-rie", ensure_rie())
     add_function_sources(context, FUNCTION_DIR)

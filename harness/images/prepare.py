@@ -1,5 +1,6 @@
 """What setup.sh asks of the image side: the RIE, the wheelhouses (the torch image's and the lean
-ONNX image's) and the base image, each only when missing or stale.
+ONNX image's, downloaded from their hash-pinned locks) and the base image, each only when missing
+or stale.
 ``python -m harness.images.prepare`` runs them in one interpreter, so a second setup run costs a
 few hashes and two inspects.
 """

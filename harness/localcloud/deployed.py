@@ -40,12 +40,26 @@ class Route:
     api_id: str
     route_key: str
     target: str
+    authorization_type: str = "NONE"  # NONE | AWS_IAM | JWT (| CUSTOM, not run locally)
+    authorizer_id: str = ""
 
     @property
     def integration_id(self) -> str | None:
         """``integrations/<id>`` -> ``<id>``; routes without a target answer 404 like AWS."""
         prefix = "integrations/"
         return self.target[len(prefix) :] if self.target.startswith(prefix) else None
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """An HTTP API authorizer; for JWT ones the issuer and audiences (moto keeps them verbatim)."""
+
+    id: str
+    api_id: str
+    authorizer_type: str
+    identity_sources: tuple[str, ...] = ()
+    jwt_issuer: str = ""
+    jwt_audiences: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,7 @@ class Function:
     ephemeral_storage: int = 512
     file_system: FileSystemConfig | None = None
     reserved_concurrency: int | None = None
+    role: str = ""  # the execution role's ARN (what it grants decides the EFS mount's mode)
     source: str = "terraform-state"
 
 
@@ -118,6 +133,7 @@ class Deployment:
     routes: list[Route] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
     integrations: dict[str, Integration] = field(default_factory=dict)
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)
     functions: dict[str, Function] = field(default_factory=dict)
     file_systems: dict[str, FileSystem] = field(default_factory=dict)
     access_points: dict[str, AccessPoint] = field(default_factory=dict)
@@ -127,6 +143,7 @@ class Deployment:
         self.routes.extend(other.routes)
         self.stages.extend(other.stages)
         self.integrations.update(other.integrations)
+        self.authorizers.update(other.authorizers)
         for name, function in other.functions.items():
             if name in self.functions:
                 log.warning("function %s appears in more than one state file; using the last", name)
@@ -194,6 +211,7 @@ def _function(attrs: dict[str, Any]) -> Function:
         ephemeral_storage=int(_first(attrs.get("ephemeral_storage")).get("size") or 512),
         file_system=FileSystemConfig(fs_config["arn"], fs_config["local_mount_path"]) if fs_config else None,
         reserved_concurrency=reserved,
+        role=attrs.get("role") or "",
     )
 
 
@@ -229,7 +247,23 @@ def parse_state(state: Mapping[str, Any]) -> Deployment:
                 )
             elif kind == "aws_apigatewayv2_route":
                 deployment.routes.append(
-                    Route(attrs["api_id"], attrs["route_key"], attrs.get("target") or "")
+                    Route(
+                        attrs["api_id"],
+                        attrs["route_key"],
+                        attrs.get("target") or "",
+                        authorization_type=attrs.get("authorization_type") or "NONE",
+                        authorizer_id=attrs.get("authorizer_id") or "",
+                    )
+                )
+            elif kind == "aws_apigatewayv2_authorizer":
+                jwt_config = _first(attrs.get("jwt_configuration"))
+                deployment.authorizers[attrs["id"]] = Authorizer(
+                    id=attrs["id"],
+                    api_id=attrs["api_id"],
+                    authorizer_type=attrs.get("authorizer_type") or "",
+                    identity_sources=_strings(attrs.get("identity_sources")),
+                    jwt_issuer=jwt_config.get("issuer") or "",
+                    jwt_audiences=_strings(jwt_config.get("audience")),
                 )
             elif kind == "aws_apigatewayv2_stage":
                 deployment.stages.append(Stage(attrs["api_id"], attrs["name"]))

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.localcloud import proxy
+from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
 from harness.localcloud.config import ACCOUNT_ID, CREDENTIALS, REGION, Settings
 from harness.localcloud.deployed import Deployment, StateReader
@@ -69,7 +70,12 @@ class Gateway:
                 start_timeout=settings.start_timeout,
             )
         )
-        self.apigw = ApiGatewayService(self.deployment, self._invoke_by_name, ACCOUNT_ID)
+        self.apigw = ApiGatewayService(
+            self.deployment,
+            self._invoke_by_name,
+            ACCOUNT_ID,
+            RouteAuthorizers(ACCOUNT_ID, REGION, CREDENTIALS),
+        )
         self.lambda_api = LambdaInvokeApi(self.resolver.spec, self.runtime.invoke, self.runtime.invoke_async)
         self._generation_seen = -1
         self._change_lock = threading.Lock()

@@ -21,7 +21,8 @@ from harness.localcloud.deployed import AccessPoint, FileSystemConfig, Function
 log = logging.getLogger(__name__)
 
 
-def _client(service: str, moto_url: str) -> Any:
+def moto_client(service: str, moto_url: str) -> Any:
+    """A boto3 client of moto itself (not through the gateway), with the local credentials."""
     return boto3.client(
         service,
         endpoint_url=moto_url,
@@ -34,7 +35,7 @@ def _client(service: str, moto_url: str) -> Any:
 
 def function_from_moto(moto_url: str, name_or_arn: str) -> Function | None:
     """The function as moto describes it, or None if moto does not know it (or is down)."""
-    client = _client("lambda", moto_url)
+    client = moto_client("lambda", moto_url)
     try:
         found = client.get_function(FunctionName=name_or_arn)
     except ClientError as exc:
@@ -69,6 +70,7 @@ def function_from_moto(moto_url: str, name_or_arn: str) -> Function | None:
         if fs_configs
         else None,
         reserved_concurrency=reserved,
+        role=config.get("Role") or "",
         source="moto",
     )
 
@@ -76,7 +78,7 @@ def function_from_moto(moto_url: str, name_or_arn: str) -> Function | None:
 def access_point_from_moto(moto_url: str, arn: str) -> AccessPoint | None:
     """An EFS access point as moto describes it (for functions whose state is not written yet)."""
     try:
-        found = _client("efs", moto_url).describe_access_points(AccessPointId=arn.rsplit("/", 1)[-1])
+        found = moto_client("efs", moto_url).describe_access_points(AccessPointId=arn.rsplit("/", 1)[-1])
     except (ClientError, BotoCoreError) as exc:
         log.info("moto: no access point %s (%s)", arn, exc)
         return None

@@ -20,6 +20,7 @@ from harness.localcloud.errors import (
     ResourceNotFoundError,
     UnsupportedFunctionError,
 )
+from harness.localcloud.iam_grants import EFS_WRITE_ACTION, role_allows
 from harness.localcloud.moto_lookup import access_point_from_moto, function_from_moto
 from harness.localcloud.runtime.spec import FunctionSpec, MountSpec
 
@@ -29,16 +30,23 @@ log = logging.getLogger(__name__)
 LAMBDA_USER = "993:990"
 
 
+# (role ARN, file system ARN) -> may the role write to it (elasticfilesystem:ClientWrite)?
+EfsWriteCheck = Callable[[str, str], bool]
+
+
 def function_spec(
     function: Function,
     deployment: Deployment,
     efs: EfsStore,
     registry_address: str,
     find_access_point: Callable[[str], AccessPoint | None] | None = None,
+    may_write_efs: EfsWriteCheck | None = None,
 ) -> FunctionSpec:
     """Build the runtime's view of ``function``; EFS access point roots are created on the way.
 
-    ``find_access_point`` is asked for access points the state does not list (yet).
+    ``find_access_point`` is asked for access points the state does not list (yet);
+    ``may_write_efs`` decides whether the mount is read-write (without it, every mount is read-only,
+    as for a role that only has ClientMount).
     """
     if function.package_type != "Image" or not function.image_uri:
         raise UnsupportedFunctionError(
@@ -57,7 +65,16 @@ def function_spec(
                 "is neither in a Terraform state nor in moto"
             )
         host_dir = efs.access_point_dir(access_point)
-        mounts = (MountSpec(str(host_dir), function.file_system.local_mount_path),)
+        file_system_arn = file_system_arn_of(access_point, deployment)
+        writable = may_write_efs is not None and may_write_efs(function.role, file_system_arn)
+        log.info(
+            "function %s mounts %s %s (role %s)",
+            function.name,
+            access_point.id,
+            "read-write" if writable else "read-only",
+            function.role or "unknown",
+        )
+        mounts = (MountSpec(str(host_dir), function.file_system.local_mount_path, read_only=not writable),)
         if access_point.posix_uid is not None and access_point.posix_gid is not None:
             user = f"{access_point.posix_uid}:{access_point.posix_gid}"
     return FunctionSpec(
@@ -78,6 +95,15 @@ def function_spec(
     )
 
 
+def file_system_arn_of(access_point: AccessPoint, deployment: Deployment) -> str:
+    """The ARN IAM policies name for the access point's file system (from the state, else its ARN)."""
+    known = deployment.file_systems.get(access_point.file_system_id)
+    if known is not None and known.arn:
+        return known.arn
+    prefix = access_point.arn.split(":access-point/", 1)[0] if access_point.arn else ""
+    return f"{prefix}:file-system/{access_point.file_system_id}" if prefix else ""
+
+
 class FunctionResolver:
     """Name or ARN -> ``FunctionSpec``, from the Terraform state first and moto second."""
 
@@ -96,16 +122,12 @@ class FunctionResolver:
             function = function_from_moto(self._settings.moto_url, name_or_arn)
             if function is None:
                 raise ResourceNotFoundError(f"Function not found: {self._arn(name_or_arn)}")
-            return function_spec(
-                function, deployment, self._efs, self._settings.registry_address, self._moto_access_point
-            )
+            return self._build(function, deployment)
         with self._lock:
             cached = self._cache.get(function.name)
             if cached and cached[0] == generation:
                 return cached[1]
-        spec = function_spec(
-            function, deployment, self._efs, self._settings.registry_address, self._moto_access_point
-        )
+        spec = self._build(function, deployment)
         with self._lock:
             self._cache[function.name] = (generation, spec)
         return spec
@@ -115,12 +137,23 @@ class FunctionResolver:
         hashes = {}
         for function in deployment.functions.values():
             try:
-                hashes[function.name] = function_spec(
-                    function, deployment, self._efs, self._settings.registry_address, self._moto_access_point
-                ).config_hash
+                hashes[function.name] = self._build(function, deployment).config_hash
             except LambdaServiceError as exc:
                 log.warning("function %s cannot run locally: %s", function.name, exc)
         return hashes
+
+    def _build(self, function: Function, deployment: Deployment) -> FunctionSpec:
+        return function_spec(
+            function,
+            deployment,
+            self._efs,
+            self._settings.registry_address,
+            self._moto_access_point,
+            self._may_write_efs,
+        )
+
+    def _may_write_efs(self, role_arn: str, file_system_arn: str) -> bool:
+        return role_allows(self._settings.moto_url, role_arn, EFS_WRITE_ACTION, file_system_arn)
 
     def _moto_access_point(self, arn: str) -> AccessPoint | None:
         return access_point_from_moto(self._settings.moto_url, arn)

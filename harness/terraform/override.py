@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.terraform.workcopy import GENERATED_MARK, sync_tf_files
+from harness.terraform.workcopy import GENERATED_MARK, sync_provider_lock, sync_tf_files
 
 OVERRIDE_NAME = "local_override.tf"
 DEFAULT_PORT = 4566
@@ -293,4 +293,5 @@ def sync_local_stack(
         module_sources=local_module_sources(stack_dir, work_dir, modules_dir),
     )
     sync_tf_files(stack_dir, work_dir, {OVERRIDE_NAME: text})
+    sync_provider_lock(stack_dir, work_dir)
     return work_dir / OVERRIDE_NAME

@@ -33,7 +33,7 @@ from python_terraform import IsFlagged, Terraform
 from harness.paths import TERRAFORM_DIR, VARIANTS
 from harness.terraform.cliconfig import terraform_env, terraform_state_root, write_cli_config
 from harness.terraform.override import default_endpoint_url, sync_local_stack
-from harness.terraform.workcopy import remove_legacy_override
+from harness.terraform.workcopy import LOCK_FILE_NAME, remove_legacy_override
 
 TARGETS = ("local", "aws")
 #: Commands that read variables: a hand-run one gets the deploy's saved variables as a var file.
@@ -323,8 +323,10 @@ class Stack:
     def _init_fingerprint(self) -> str:
         digest = hashlib.sha256()
         digest.update(f"{self.target}\0{self.state_path}\0{self.cli_config.read_text()}\0".encode())
-        for tf in sorted(self.work_dir.glob("*.tf")):
-            digest.update(tf.name.encode() + b"\0" + tf.read_bytes() + b"\0")
+        # The lock too: a changed provider pin must re-run init, or Terraform refuses the old install.
+        for path in sorted([*self.work_dir.glob("*.tf"), self.work_dir / LOCK_FILE_NAME]):
+            if path.is_file():
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         return digest.hexdigest()
 
     @staticmethod

@@ -269,14 +269,36 @@ resource "aws_apigatewayv2_integration" "this" {
   timeout_milliseconds   = var.integration_timeout_milliseconds
 }
 
+resource "aws_apigatewayv2_authorizer" "jwt" {
+  count = var.create_api && var.api_authorization_type == "JWT" ? 1 : 0
+
+  api_id           = aws_apigatewayv2_api.this[0].id
+  name             = "${var.name}-jwt"
+  authorizer_type  = "JWT"
+  identity_sources = ["$request.header.Authorization"]
+
+  jwt_configuration {
+    issuer   = var.jwt_issuer
+    audience = var.jwt_audiences
+  }
+}
+
 resource "aws_apigatewayv2_route" "this" {
-  #checkov:skip=CKV_AWS_309:Authorization is a variable; the default NONE keeps the sample's public demo API (throttled per route; AWS_IAM is one variable away).
+  #checkov:skip=CKV_AWS_309:Authorization is the api_authorization_type variable: NONE by default (the sample's public demo API, throttled per route), AWS_IAM or JWT by opting in.
   for_each = var.create_api ? toset(var.api_routes) : toset([])
 
   api_id             = aws_apigatewayv2_api.this[0].id
   route_key          = each.value
   authorization_type = var.api_authorization_type
+  authorizer_id      = var.api_authorization_type == "JWT" ? aws_apigatewayv2_authorizer.jwt[0].id : null
   target             = "integrations/${aws_apigatewayv2_integration.this[0].id}"
+
+  lifecycle {
+    precondition {
+      condition     = var.api_authorization_type != "JWT" || (var.jwt_issuer != null && length(var.jwt_audiences) > 0)
+      error_message = "api_authorization_type = JWT needs jwt_issuer and at least one jwt_audiences entry."
+    }
+  }
 }
 
 resource "aws_apigatewayv2_stage" "this" {

@@ -308,13 +308,35 @@ variable "api_routes" {
 }
 
 variable "api_authorization_type" {
-  description = "Authorization of the routes: NONE (a public demo API, like the sample) or AWS_IAM (callers sign requests with SigV4)."
+  description = "Authorization of the routes: NONE (a public demo API, like the sample), AWS_IAM (callers sign requests with SigV4 and need execute-api:Invoke) or JWT (callers send `Authorization: Bearer <token>`, checked by a JWT authorizer against jwt_issuer and jwt_audiences)."
   type        = string
   default     = "NONE"
 
   validation {
-    condition     = contains(["NONE", "AWS_IAM"], var.api_authorization_type)
-    error_message = "api_authorization_type must be NONE or AWS_IAM."
+    condition     = contains(["NONE", "AWS_IAM", "JWT"], var.api_authorization_type)
+    error_message = "api_authorization_type must be NONE, AWS_IAM or JWT."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "Issuer (`iss`) of the tokens the JWT authorizer accepts; its signing keys are read from `<issuer>/.well-known/jwks.json` (OIDC discovery). Required with api_authorization_type = JWT. AWS needs https; the local cloud also takes http://127.0.0.1:<port>."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.jwt_issuer == null ? true : can(regex("^(https://[^\\s/]+|http://127\\.0\\.0\\.1(:[0-9]+)?)(/\\S*)?$", var.jwt_issuer))
+    error_message = "jwt_issuer must be an https:// URL (or http://127.0.0.1[:port] for the local cloud)."
+  }
+}
+
+variable "jwt_audiences" {
+  description = "Audiences (`aud`) the JWT authorizer accepts, at least one with api_authorization_type = JWT."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for audience in var.jwt_audiences : length(trimspace(audience)) > 0])
+    error_message = "jwt_audiences must not contain blank entries."
   }
 }
 

@@ -4,6 +4,13 @@
 locals {
   api_url = "${local.api_base_url}/${module.api.stage_name}/"
 
+  # What curl_command adds to authenticate: curl signs SigV4 itself; a JWT comes from $TOKEN.
+  curl_authorization = {
+    NONE    = ""
+    AWS_IAM = " --aws-sigv4 'aws:amz:${var.region}:execute-api' --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\""
+    JWT     = " --header \"Authorization: Bearer $TOKEN\""
+  }[var.api_authorization]
+
   # The sample README's question, answered "1886" by every model of the catalogs.
   example_request = {
     model_type = var.example_model_type

@@ -12,8 +12,13 @@ output "function_name" {
 }
 
 output "curl_command" {
-  description = "A ready curl that asks the sample's question."
-  value       = "curl --silent --show-error --request POST '${local.api_url}' --header 'Content-Type: application/json' --data-raw '${jsonencode(local.example_request)}'"
+  description = "A ready curl that asks the sample's question (signed with curl's --aws-sigv4 under AWS_IAM, with $TOKEN as bearer token under JWT)."
+  value       = "curl --silent --show-error --request POST '${local.api_url}' --header 'Content-Type: application/json'${local.curl_authorization} --data-raw '${jsonencode(local.example_request)}'"
+}
+
+output "api_authorization" {
+  description = "How callers authenticate: NONE, AWS_IAM or JWT (make invoke signs or sends $TOKEN accordingly)."
+  value       = var.api_authorization
 }
 
 output "repository_url" {

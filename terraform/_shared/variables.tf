@@ -152,6 +152,29 @@ variable "throttling_rate_limit" {
   default     = 10
 }
 
+variable "api_authorization" {
+  description = "Who may call the API: NONE (public, as the sample), AWS_IAM (SigV4-signed requests of principals allowed execute-api:Invoke) or JWT (a bearer token from jwt_issuer for one of jwt_audiences)."
+  type        = string
+  default     = "NONE"
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM", "JWT"], var.api_authorization)
+    error_message = "api_authorization must be NONE, AWS_IAM or JWT."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "Issuer of the accepted tokens when api_authorization = JWT (its keys: <issuer>/.well-known/jwks.json); an https URL, or http://127.0.0.1:<port> on the local cloud. The API module validates it."
+  type        = string
+  default     = null
+}
+
+variable "jwt_audiences" {
+  description = "Audiences (aud) the API accepts when api_authorization = JWT; at least one."
+  type        = list(string)
+  default     = []
+}
+
 variable "example_model_type" {
   description = "model_type the curl_command output asks (one the published catalog serves)."
   type        = string

@@ -80,6 +80,9 @@ module "api" {
   efs_local_mount_path = local.model_root
   efs_write_access     = false
 
+  api_authorization_type = var.api_authorization
+  jwt_issuer             = var.jwt_issuer
+  jwt_audiences          = var.jwt_audiences
   stage_name             = var.stage_name
   throttling_burst_limit = var.throttling_burst_limit
   throttling_rate_limit  = var.throttling_rate_limit

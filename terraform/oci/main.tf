@@ -48,6 +48,9 @@ module "api" {
     POWERTOOLS_METRICS_NAMESPACE = "LambdaInference"
   })
 
+  api_authorization_type = var.api_authorization
+  jwt_issuer             = var.jwt_issuer
+  jwt_audiences          = var.jwt_audiences
   stage_name             = var.stage_name
   throttling_burst_limit = var.throttling_burst_limit
   throttling_rate_limit  = var.throttling_rate_limit

@@ -18,7 +18,8 @@ import pytest
 from harness.images.base import BASE_IMAGE, ensure_base_image
 from harness.images.build import build_function_image
 from harness.images.compat import PROBE_LABEL, IncompatibleBaseImageError, check_base_image
-from harness.images.wheelhouse import PYTHON_VERSION, ensure_wheelhouse
+from harness.images.requirements import PYTHON_VERSION
+from harness.images.wheelhouse import ensure_wheelhouse
 
 pytestmark = pytest.mark.docker
 

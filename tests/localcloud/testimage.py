@@ -19,9 +19,9 @@ from pathlib import Path
 import docker
 from docker.errors import ImageNotFound
 
+from harness.images.base import BASE_IMAGE
 from harness.images.rie import ensure_rie
 
-BASE_IMAGE = "lambda-inference/base:py3.11-bookworm"
 AWSLAMBDARIC = "awslambdaric==4.2.2"
 LOCAL_REPOSITORY = "lambda-inference-test/localcloud-function"
 REGISTRY_REPOSITORY = "localcloud-test/function"

@@ -100,7 +100,14 @@ class StackState:
             },
         )
 
-    def route(self, api_id: str, route_key: str, integration_id: str | None) -> StackState:
+    def route(
+        self,
+        api_id: str,
+        route_key: str,
+        integration_id: str | None,
+        authorization: str = "NONE",
+        authorizer_id: str | None = None,
+    ) -> StackState:
         route_id = uuid.uuid4().hex[:7]
         return self._add(
             "aws_apigatewayv2_route",
@@ -110,7 +117,29 @@ class StackState:
                 "api_id": api_id,
                 "route_key": route_key,
                 "target": f"integrations/{integration_id}" if integration_id else "",
-                "authorization_type": "NONE",
+                "authorization_type": authorization,
+                "authorizer_id": authorizer_id,
+                "authorization_scopes": [],
+            },
+        )
+
+    def jwt_authorizer(
+        self, api_id: str, authorizer_id: str, issuer: str, audiences: list[str]
+    ) -> StackState:
+        """What the module's aws_apigatewayv2_authorizer.jwt leaves in the state."""
+        return self._add(
+            "aws_apigatewayv2_authorizer",
+            f"authorizer_{authorizer_id}",
+            {
+                "id": authorizer_id,
+                "api_id": api_id,
+                "name": f"{api_id}-jwt",
+                "authorizer_type": "JWT",
+                "identity_sources": ["$request.header.Authorization"],
+                "jwt_configuration": [{"issuer": issuer, "audience": audiences}],
+                "authorizer_uri": "",
+                "authorizer_credentials_arn": "",
+                "enable_simple_responses": False,
             },
         )
 

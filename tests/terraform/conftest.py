@@ -37,9 +37,7 @@ log = logging.getLogger("tests.terraform")
 
 def _ignore_generated(directory: str, names: list[str]) -> set[str]:
     return {
-        n
-        for n in names
-        if n.endswith("_override.tf") or n in (".terraform", ".terraform.lock.hcl") or n.startswith(".")
+        n for n in names if n.endswith("_override.tf") or (n.startswith(".") and n != ".terraform.lock.hcl")
     }
 
 

@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from harness.deploy import PENDING_IMAGE_URI
+from harness.localcloud.iam_grants import EFS_WRITE_ACTION, role_allows
 from harness.paths import VARIANTS
 from harness.terraform import Stack, TerraformError
 
@@ -121,6 +122,13 @@ def test_apply_plan_destroy(
                 assert mounts[0]["Arn"].startswith(
                     "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/"
                 )
+            # The local cloud's reading of the roles Terraform made: only the seeder may write to EFS.
+            file_system = client(moto_url, "efs").describe_file_systems()["FileSystems"][0]["FileSystemArn"]
+            for function_name, writes in ((name, False), (f"{name}-seed", True)):
+                role = client(moto_url, "lambda").get_function_configuration(FunctionName=function_name)[
+                    "Role"
+                ]
+                assert role_allows(moto_url, role, EFS_WRITE_ACTION, file_system) is writes, function_name
             seeder = function_environment(moto_url, f"{name}-seed")
             assert seeder == {
                 "MODEL_BUCKET": outputs["model_bucket"],
@@ -202,6 +210,36 @@ def test_a_deploy_stopped_after_its_first_targeted_apply_can_be_destroyed(
     try:
         stack.apply(variables, targets=["module.image_repository"])
         assert stack.output().get("repository_url")
+    finally:
+        stack.destroy(variables)
+    assert stack.state_resources() == []
+
+
+def test_jwt_authorizer_round_trips(
+    make_stack: Callable[..., Stack], variables_for: Variables, moto_url: str
+) -> None:
+    """A JWT stack applies, plans clean (moto keeps the authorizer as sent) and destroys."""
+    stack = make_stack("oci", state="apply-jwt")
+    variables = variables_for(
+        "oci", api_authorization="JWT", jwt_issuer="http://127.0.0.1:9/issuer", jwt_audiences=["inference"]
+    )
+    try:
+        outputs = stack.apply(variables)
+        api = client(moto_url, "apigatewayv2")
+        routes = api.get_routes(ApiId=outputs["api_id"])["Items"]
+        assert {r["AuthorizationType"] for r in routes} == {"JWT"}
+        (authorizer_id,) = {r["AuthorizerId"] for r in routes}
+        # moto 5.2 does not implement GetAuthorizers (the list): it answers 500; GetAuthorizer works.
+        authorizer = api.get_authorizer(ApiId=outputs["api_id"], AuthorizerId=authorizer_id)
+        assert authorizer["AuthorizerType"] == "JWT"
+        assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+        assert authorizer["JwtConfiguration"] == {
+            "Issuer": "http://127.0.0.1:9/issuer",
+            "Audience": ["inference"],
+        }
+        assert outputs["api_authorization"] == "JWT" and "Bearer $TOKEN" in outputs["curl_command"]
+        plan = stack.plan(variables)
+        assert not plan.has_changes, f"plan after apply is not empty:\n{plan.summary()}"
     finally:
         stack.destroy(variables)
     assert stack.state_resources() == []

@@ -292,3 +292,56 @@ def test_targeted_plan_takes_a_placeholder_image(
     )
     modules = {c.module_address for c in plan.changes}
     assert modules == {"module.image_repository", "module.model_bucket"}, plan.summary()
+
+
+# ---------------------------------------------------------------------------- authorization
+
+
+def _output(plan: PlanResult, name: str) -> str:
+    change = plan.raw["output_changes"][name]
+    assert not change.get("after_unknown"), f"output {name} is only known after apply"
+    return change["after"]
+
+
+def _routes(plan: PlanResult) -> list[dict[str, Any]]:
+    return [c.after for c in plan.by_type("aws_apigatewayv2_route") if c.after]
+
+
+def test_authorization_jwt(make_stack: Callable[..., Stack], variables_for: Variables) -> None:
+    issuer = "https://issuer.example.com/tenant"
+    plan = make_stack("oci", state="plan-jwt").plan(
+        variables_for("oci", api_authorization="JWT", jwt_issuer=issuer, jwt_audiences=["inference"])
+    )
+    authorizer = after(plan, "module.api.aws_apigatewayv2_authorizer.jwt[0]")
+    assert authorizer["authorizer_type"] == "JWT"
+    assert authorizer["identity_sources"] == ["$request.header.Authorization"]
+    assert authorizer["jwt_configuration"] == [{"issuer": issuer, "audience": ["inference"]}]
+    assert {route["authorization_type"] for route in _routes(plan)} == {"JWT"}
+    # Every route names the authorizer, whose id is only known after apply.
+    assert all(unknown(plan, c.address).get("authorizer_id") for c in plan.by_type("aws_apigatewayv2_route"))
+    assert _output(plan, "api_authorization") == "JWT"  # what make invoke reads
+
+
+def test_authorization_aws_iam_and_default(
+    make_stack: Callable[..., Stack], variables_for: Variables, oci_plan: PlanResult
+) -> None:
+    plan = make_stack("oci", state="plan-iam").plan(variables_for("oci", api_authorization="AWS_IAM"))
+    assert {route["authorization_type"] for route in _routes(plan)} == {"AWS_IAM"}
+    assert all(route.get("authorizer_id") is None for route in _routes(plan))
+    assert not plan.by_type("aws_apigatewayv2_authorizer")
+    assert _output(plan, "api_authorization") == "AWS_IAM"
+    # The default stays the sample's public API.
+    assert {route["authorization_type"] for route in _routes(oci_plan)} == {"NONE"}
+    assert not oci_plan.by_type("aws_apigatewayv2_authorizer")
+
+
+def test_authorization_variables_are_validated(
+    make_stack: Callable[..., Stack], variables_for: Variables
+) -> None:
+    stack = make_stack("oci", state="plan-auth-invalid")
+    with pytest.raises(TerraformError, match="api_authorization must be NONE, AWS_IAM or JWT"):
+        stack.plan(variables_for("oci", api_authorization="COGNITO"))
+    with pytest.raises(TerraformError, match="jwt_issuer must be an https:// URL"):
+        stack.plan(variables_for("oci", api_authorization="JWT", jwt_issuer="http://issuer.example.com"))
+    with pytest.raises(TerraformError, match="JWT needs jwt_issuer and at least one jwt_audiences"):
+        stack.plan(variables_for("oci", api_authorization="JWT", jwt_issuer="https://issuer.example.com"))

@@ -67,7 +67,10 @@ def test_validate(terraform_bin: str, pristine_tree: Path, tmp_path: Path, path:
         "TF_INPUT": "0",
     }
     directory = pristine_tree / path
-    init = _terraform(["init", "-backend=false", "-input=false", "-no-color"], cwd=directory, env=env)
+    # A root stack's committed lock must already hold what init installs from the mirror.
+    readonly = ["-lockfile=readonly"] if path.startswith("terraform/") else []
+    init_args = ["init", "-backend=false", "-input=false", "-no-color", *readonly]
+    init = _terraform(init_args, cwd=directory, env=env)
     assert init.returncode == 0, init.stderr or init.stdout
     result = _terraform(["validate", "-json", "-no-color"], cwd=directory, env=env)
     report = json.loads(result.stdout)
@@ -157,4 +160,26 @@ def test_module_layout(module: str) -> None:
     names = re.findall(r'^resource\s+"[^"]+"\s+"([^"]+)"', main, re.MULTILINE)
     assert "this" in names, f"{module}: its main resource is not named 'this'"
     versions = (directory / "versions.tf").read_text()
-    assert 'required_version = ">= 1.5"' in versions and 'version = ">= 5.0"' in versions
+    # Modules take a lower bound (terraform-aws-modules' habit): the release the stacks are tested on.
+    assert 'required_version = ">= 1.5"' in versions and 'version = ">= 5.100"' in versions
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_stacks_bound_the_provider_and_commit_its_lock(variant: str) -> None:
+    """``~> 5.100`` in every root stack, and a committed lock with the release and its hash."""
+    stack = TERRAFORM_DIR / variant
+    versions = (stack / "versions.tf").read_text()
+    assert re.search(r'source\s*=\s*"hashicorp/aws"\s*\n\s*version\s*=\s*"~> 5\.100"', versions), versions
+    lock = (stack / ".terraform.lock.hcl").read_text()
+    provider = re.search(r'provider "registry.terraform.io/hashicorp/aws" \{(.*?)\n\}', lock, re.DOTALL)
+    assert provider, lock
+    version = re.search(r'version\s*=\s*"(5\.(\d+)\.\d+)"', provider[1])
+    assert version and int(version[2]) >= 100, provider[1]
+    assert re.search(r'"h1:[A-Za-z0-9+/=]{44}"', provider[1]), "the lock holds no h1: hash"
+    relative = f"terraform/{variant}/.terraform.lock.hcl"
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", relative], cwd=REPO_ROOT, capture_output=True, check=False
+    )
+    assert tracked.returncode == 0, f"{relative} is not committed"
+    ignored = subprocess.run(["git", "check-ignore", "-q", relative], cwd=REPO_ROOT, check=False)
+    assert ignored.returncode == 1, f"{relative} is git-ignored"

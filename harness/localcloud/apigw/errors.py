@@ -37,3 +37,20 @@ def service_unavailable(request_id: str) -> HttpResponse:
 def gateway_timeout(request_id: str) -> HttpResponse:
     """The integration did not answer within its timeout (at most 30 s)."""
     return _canned(504, "Gateway Timeout", request_id)
+
+
+def forbidden(request_id: str, message: str = "Forbidden") -> HttpResponse:
+    """An AWS_IAM route without a valid SigV4 signature (the message says what is wrong, as AWS's)."""
+    return _canned(403, message, request_id)
+
+
+def unauthorized(request_id: str) -> HttpResponse:
+    """A JWT route without a valid token: missing, expired, wrongly signed, wrong issuer or audience."""
+    response = _canned(401, "Unauthorized", request_id)
+    response.headers.append(("www-authenticate", 'Bearer error="invalid_token"'))
+    return response
+
+
+def authorizer_failed(request_id: str) -> HttpResponse:
+    """The route's authorizer cannot run (a Lambda authorizer, or one missing from the state)."""
+    return _canned(500, "Internal Server Error", request_id)

@@ -30,6 +30,7 @@ class EventContext:
     raw_path: str
     path_parameters: dict[str, str]
     request_id: str
+    authorizer: dict[str, Any] | None = None  # requestContext.authorizer: {"iam": ...} or {"jwt": ...}
 
 
 def new_request_id() -> str:
@@ -76,6 +77,7 @@ def build_event(request: HttpRequest, context: EventContext, now: float | None =
         event["queryStringParameters"] = query
     event["requestContext"] = {
         "accountId": context.account_id,
+        **({"authorizer": context.authorizer} if context.authorizer else {}),
         "apiId": context.api_id,
         "domainName": host,
         "domainPrefix": host.split(".")[0],

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from harness.localcloud.apigw import errors
+from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.event import EventContext, build_event, new_request_id
 from harness.localcloud.apigw.response import MalformedResponseError, map_response
 from harness.localcloud.apigw.routing import match_route
@@ -45,10 +46,17 @@ Invoker = Callable[[str, bytes], InvokeResult]
 
 
 class ApiGatewayService:
-    def __init__(self, deployments: Callable[[], Deployment], invoke: Invoker, account_id: str) -> None:
+    def __init__(
+        self,
+        deployments: Callable[[], Deployment],
+        invoke: Invoker,
+        account_id: str,
+        authorizers: RouteAuthorizers,
+    ) -> None:
         self._deployments = deployments
         self._invoke = invoke
         self._account_id = account_id
+        self._authorizers = authorizers
         # Integrations run beside the waiting request thread (so the integration timeout can answer
         # 504 while the function runs on); pooled, because a thread per request cost a start each.
         self._integrations = ThreadPoolExecutor(max_workers=INTEGRATION_THREADS, thread_name_prefix="apigw")
@@ -85,6 +93,9 @@ class ApiGatewayService:
         matched = match_route(deployment.routes_of(api_id), request.method, route_path)
         if matched is None:
             return errors.not_found(request_id), "no route"
+        decision = self._authorizers.authorize(request, matched.route, deployment, request_id)
+        if decision.refusal is not None:
+            return decision.refusal, decision.reason
         integration = deployment.integrations.get(matched.route.integration_id or "")
         if integration is None or integration.function_name is None:
             return errors.not_found(request_id), f"route {matched.route.route_key} has no Lambda integration"
@@ -105,6 +116,7 @@ class ApiGatewayService:
                 raw_path=raw_path,
                 path_parameters=matched.path_parameters,
                 request_id=request_id,
+                authorizer=decision.authorizer_context,
             ),
         )
         payload = json.dumps(event).encode()

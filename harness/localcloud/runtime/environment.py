@@ -125,7 +125,7 @@ class ExecutionEnvironment:
             memory_mb=spec.memory_mb,
             read_only=True,
             tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={spec.ephemeral_mb}m,mode=1777"},
-            binds=[Bind(m.source, m.target) for m in spec.mounts],
+            binds=[Bind(m.source, m.target, m.read_only) for m in spec.mounts],
             labels={
                 **options.labels,
                 LABEL_FUNCTION: spec.name,

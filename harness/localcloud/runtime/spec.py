@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 class MountSpec:
     source: str
     target: str
+    read_only: bool = True  # EFS without elasticfilesystem:ClientWrite (specs decides)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,6 @@ class FunctionSpec:
             "timeout_s": self.timeout_s,
             "ephemeral_mb": self.ephemeral_mb,
             "user": self.user,
-            "mounts": [(m.source, m.target) for m in self.mounts],
+            "mounts": [(m.source, m.target, m.read_only) for m in self.mounts],
         }
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
