@@ -130,8 +130,13 @@ def _bundle(catalog_name: str) -> tuple[Path, str]:
 def build_image(variant: str, catalog_name: str = "offline"):  # -> BuiltImage
     """The variant's image with the engine runtimes of the catalog (and, for oci, its models)."""
     from harness.images.build import build_function_image
-    from harness.models import load_catalog
+    from harness.images.limits import check_baked_size
+    from harness.models import fleet, load_catalog
+    from harness.models.fleet import FLEET_NAME
 
+    if variant == "oci" and catalog_name == FLEET_NAME:
+        # Refuse a fleet too big to bake before generating gigabytes of copies for it.
+        check_baked_size(FLEET_NAME, fleet.planned_sizes(), fleet.FLEET_RUNTIMES)
     runtimes = load_catalog(catalog_name).runtimes
     bundle = _bundle(catalog_name)[0] if variant == "oci" else None
     # BASE_IMAGE: another base than the project's Debian one (e.g. a mirror of an AWS base image).
@@ -210,8 +215,18 @@ def _s3_client(target: str):
     return boto3.client("s3")
 
 
-def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -> Deployment:
-    """Build, push, publish, apply, and wait until the endpoint answers."""
+def deploy(
+    variant: str,
+    target: str = "local",
+    catalog_name: str = "offline",
+    variables: dict[str, Any] | None = None,
+) -> Deployment:
+    """Build, push, publish, apply, and wait until the endpoint answers.
+
+    ``variables`` are extra inputs of the root stack (e.g. ``{"model_memory_budget_mb": 300}``),
+    merged over what the harness passes itself; they are saved with the rest, so a later plan,
+    publish or destroy runs with them too.
+    """
     from harness.images.push import push_image
 
     stack = _stack(variant, target)
@@ -225,9 +240,10 @@ def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -
     if variant != "oci":
         _publish_bundle(bundle, outputs, target)
     variables = {
+        **_authorization_variables(_saved_variables(stack)),
+        **(variables or {}),  # the caller's choice wins over the remembered authorization
         "image_uri": image_uri,
         "models_manifest_sha256": manifest_sha,
-        **_authorization_variables(_saved_variables(stack)),
     }
     with step(f"terraform apply ({variant}, {target})"):
         outputs = stack.apply(variables)
