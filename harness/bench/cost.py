@@ -45,8 +45,8 @@ COMPONENTS = {
     "s3_gets": "S3 GETs",
     "efs_reads": "EFS Elastic-throughput reads",
 }
-# Why a component grows, for the plain sentence under the table.
-EXPLANATIONS = {
+# The components users tend to miss, and why each grows (the plain sentence under the table).
+BLIND_SPOTS = {
     "efs_reads": (
         "every model load reads the model's files from EFS again, and each GB read is billed with "
         "Elastic Throughput; cold starts read the eager models too. A bigger memory budget (fewer "
@@ -54,8 +54,6 @@ EXPLANATIONS = {
     ),
     "s3_gets": "every download from the bucket is several ranged GETs per model file",
     "ephemeral": "/tmp over 512 MB is billed for the whole duration of every request, used or not",
-    "requests": "requests are billed per call, however short the call",
-    "duration": "model loads are billed as compute: a load costs as much as many warm answers",
 }
 
 
@@ -214,14 +212,14 @@ def workload_from_fleet(entry: dict[str, Any]) -> Workload | None:
 
 
 def blind_spots(breakdowns: list[CostBreakdown]) -> list[str]:
-    """A plain sentence per variant whose cost is mostly something other than its compute."""
+    """A plain sentence per variant where a store or storage charge is a large share of the cost."""
     sentences = []
     seen: set[str] = set()
     for row in breakdowns:
         if row.variant in seen or row.total <= 0:
             continue
         seen.add(row.variant)
-        hidden = {k: v for k, v in row.components.items() if k != "duration"}
+        hidden = {k: v for k, v in row.components.items() if k in BLIND_SPOTS}
         name, usd = max(hidden.items(), key=lambda item: item[1])
         share = usd / row.total
         if share < DOMINANT_SHARE:
@@ -229,6 +227,6 @@ def blind_spots(breakdowns: list[CostBreakdown]) -> list[str]:
         sentences.append(
             f"On {row.variant}, {COMPONENTS[name]} are {share * 100:.0f}% of the cost per 1M requests "
             f"(${usd:,.2f} of ${row.total:,.2f} at {row.memory_mb} MB {row.architecture}, against "
-            f"${row.components['duration']:,.2f} of Lambda compute): {EXPLANATIONS[name]}."
+            f"${row.components['duration']:,.2f} of Lambda compute): {BLIND_SPOTS[name]}."
         )
     return sentences

@@ -32,15 +32,13 @@ from typing import Any
 from harness.bench import adapters, logparse
 from harness.bench.client import ApiClient, ApiResult
 from harness.bench.lru import simulate_lru
+from harness.bench.options import FLEET_CONCURRENCY, FLEET_REQUESTS, FLEET_SIZES
 from harness.bench.stats import median, summarize
 from harness.bench.zipf import DEFAULT_SEED, ZIPF_EXPONENT, zipf_sequence
 from harness.progress import say
 
 CATALOG = "fleet"
 FLEET_SIZE_ENV = "FLEET_SIZE"  # the fleet catalog's N (harness.models.fleet)
-DEFAULT_SIZES = (2, 10, 50)
-DEFAULT_REQUESTS = 2000  # per phase: the issue's target is on 2,000 Zipf requests for N = 50
-DEFAULT_CONCURRENCY = 1  # one environment: its cache sees the whole sequence, as the offline LRU does
 CACHE_SHARE = 0.2  # the memory budget holds about this share of the largest fleet
 POLL_EVERY = 50  # GET /models every this many requests (and after every miss)
 MIB = 1024 * 1024
@@ -52,9 +50,10 @@ P99_SLACK_MS = 100.0
 class FleetPlan:
     """What the scenario sends: Zipf(``exponent``, ``seed``) traffic, ``requests`` per fleet size."""
 
-    sizes: tuple[int, ...] = DEFAULT_SIZES
-    requests: int = DEFAULT_REQUESTS
-    concurrency: int = DEFAULT_CONCURRENCY
+    sizes: tuple[int, ...] = FLEET_SIZES
+    requests: int = FLEET_REQUESTS  # per phase: the issue's target is on 2,000 for N = 50
+    # 1: one environment, whose cache sees the whole sequence, as the offline LRU does
+    concurrency: int = FLEET_CONCURRENCY
     cache_share: float = CACHE_SHARE
     exponent: float = ZIPF_EXPONENT
     seed: int = DEFAULT_SEED

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.bench import records
+from harness.bench import fleet_report, records
 from harness.bench.records import INT8, TORCH, Run
 from harness.bench.targets import (
     COLD_START_S,
@@ -745,6 +745,18 @@ def _problems(results: dict[str, Any], kind: str) -> list[str]:
     ]
 
 
+def _fleet_sections(results: dict[str, Any]) -> list[str]:
+    """The fleet scenario and the cost table (``fleet_report``), when the results have a fleet run."""
+    if not results.get("fleet"):
+        return []
+    return [
+        "## Fleet: Zipf traffic over many models",
+        fleet_report.fleet_section(results),
+        "## Cost per 1M requests",
+        fleet_report.cost_section(results),
+    ]
+
+
 def markdown_report(results: dict[str, Any]) -> str:
     checks = [TargetCheck(**c) for c in results.get("targets", [])] or evaluate(results)
     sections = [
@@ -776,6 +788,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         _image_table(results),
         "## The old sample's strategy (load the model in every invocation)",
         _old_strategy_table(results),
+        *_fleet_sections(results),
         "## Plots",
         "\n".join(
             f"![{Path(name).stem}]({name})" for name in results.get("_plots", [f"{n}.png" for n in PLOTS])
@@ -1048,6 +1061,11 @@ PLOTS: dict[str, tuple[Any, Any, Any]] = {
     "old_strategy": (_plot_old_strategy, (11, 4.5), (1, 1)),
     "image_size": (_plot_image, (8, 4), (1, 1)),
     "s3_download": (_plot_s3, (8, 4), (1, 1)),
+    "fleet_scaling": (
+        fleet_report.plot_scaling,
+        lambda r: (5 * fleet_report.plot_columns(r), 4),
+        lambda r: (1, fleet_report.plot_columns(r)),
+    ),
 }
 
 
@@ -1126,6 +1144,7 @@ def readme_section(results: dict[str, Any], results_link: str, method_link: str)
             summary_tables(results),
             *(["**Engines side by side**", engines_table(results)] if _several_engines(results) else []),
             targets_table(checks),
+            *fleet_report.readme_parts(results),
             f"All tables, plots and raw numbers: [{results_link}]({results_link}).",
         ]
     )
