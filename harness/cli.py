@@ -159,9 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _default_offline_cache(args: argparse.Namespace) -> None:
-    """`--catalog offline` names the models of ../shared/hf-cache: find them there, never online,
-    unless the caller chose another cache (the Makefile sets the same defaults)."""
-    if getattr(args, "catalog", None) == "offline" or args.command == "bench":
+    """`--catalog offline` (and `fleet`, made from it) names the models of ../shared/hf-cache: find
+    them there, never online, unless the caller chose another cache (the Makefile sets the same
+    defaults)."""
+    if getattr(args, "catalog", None) in ("offline", "fleet") or args.command == "bench":
         os.environ.setdefault("HF_HUB_CACHE", str(hf_cache_dir()))
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -135,8 +135,13 @@ def _bundle(catalog_name: str) -> tuple[Path, str]:
 def build_image(variant: str, catalog_name: str = "offline"):  # -> BuiltImage
     """The variant's image with the engine runtimes of the catalog (and, for oci, its models)."""
     from harness.images.build import build_function_image
-    from harness.models import load_catalog
+    from harness.images.limits import check_baked_size
+    from harness.models import fleet, load_catalog
+    from harness.models.fleet import FLEET_NAME
 
+    if variant == "oci" and catalog_name == FLEET_NAME:
+        # Refuse a fleet too big to bake before generating gigabytes of copies for it.
+        check_baked_size(FLEET_NAME, fleet.planned_sizes(), fleet.FLEET_RUNTIMES)
     runtimes = load_catalog(catalog_name).runtimes
     bundle = _bundle(catalog_name)[0] if variant == "oci" else None
     # BASE_IMAGE: another base than the project's Debian one (e.g. a mirror of an AWS base image).
@@ -215,8 +220,18 @@ def _s3_client(target: str):
     return boto3.client("s3")
 
 
-def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -> Deployment:
-    """Build, push, publish, apply, and wait until the endpoint answers."""
+def deploy(
+    variant: str,
+    target: str = "local",
+    catalog_name: str = "offline",
+    variables: dict[str, Any] | None = None,
+) -> Deployment:
+    """Build, push, publish, apply, and wait until the endpoint answers.
+
+    ``variables`` are extra inputs of the root stack (e.g. ``{"model_memory_budget_mb": 300}``),
+    merged over what the harness passes itself; they are saved with the rest, so a later plan,
+    publish or destroy runs with them too.
+    """
     from harness.images.push import push_image
 
     stack = _stack(variant, target)
@@ -229,7 +244,7 @@ def deploy(variant: str, target: str = "local", catalog_name: str = "offline") -
         image_uri = push_image(image.tag, outputs["repository_url"], target=target)
     if variant != "oci":
         _publish_bundle(bundle, outputs, target)
-    variables = {"image_uri": image_uri, "models_manifest_sha256": manifest_sha}
+    variables = {**(variables or {}), "image_uri": image_uri, "models_manifest_sha256": manifest_sha}
     with step(f"terraform apply ({variant}, {target})"):
         outputs = stack.apply(variables)
     _save_variables(stack, variables)

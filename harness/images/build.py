@@ -26,6 +26,7 @@ from harness.images.base import BASE_IMAGE, ensure_base_image
 from harness.images.compat import check_base_image
 from harness.images.context import BuildContext, add_function_sources, add_model_bundle, add_wheelhouse
 from harness.images.engine import docker_client, image_exists
+from harness.images.limits import check_oci_image_size
 from harness.images.rie import ensure_rie
 from harness.images.wheelhouse import PYTHON_VERSION, ensure_wheelhouse, runtimes_name
 from harness.paths import FUNCTION_DIR, VARIANTS, cache_dir
@@ -109,6 +110,8 @@ def plan_function_image(
             raise ValueError(
                 f"the bundle's models need {', '.join(missing)}, which the image would not install"
             )
+        estimate = check_oci_image_size(manifest, runtimes)
+        log(f"image: {len(manifest.models)} models baked in, about {estimate / 1000**3:.2f} GB in all")
         target = "function-oci"
         repository = OCI_REPOSITORY_PREFIX + _catalog_name(manifest, Path(model_bundle))
     context.note(f"target {target}")

@@ -66,14 +66,22 @@ class ResolvedModel:
     engine: str = DEFAULT_ENGINE  # the catalog's engine: torch serves these files, onnx* an export
 
 
+# Catalogs made by code rather than written as a file: name -> what builds it.
+GENERATED_CATALOGS = ("fleet",)
+
+
 def available_catalogs() -> list[str]:
-    return sorted(p.stem for p in CATALOGS_DIR.glob("*.json"))
+    return sorted({p.stem for p in CATALOGS_DIR.glob("*.json")} | set(GENERATED_CATALOGS))
 
 
 def load_catalog(name_or_path: str | Path) -> Catalog:
     """A catalog by name (``catalogs/<name>.json``) or by file path, as ``CATALOG=`` takes it."""
     text = str(name_or_path)
     looks_like_path = isinstance(name_or_path, Path) or "/" in text or text.endswith(".json")
+    if not looks_like_path and text in GENERATED_CATALOGS:
+        from harness.models.fleet import fleet_catalog  # it resolves the offline catalog itself
+
+        return fleet_catalog()
     path = Path(text).expanduser() if looks_like_path else CATALOGS_DIR / f"{text}.json"
     if not path.is_file():
         names = ", ".join(available_catalogs()) or "none"

@@ -15,9 +15,13 @@ locals {
     MAX_QUESTION_TOKENS = var.max_question_tokens
     MAX_WINDOWS         = var.max_windows
   }
+  # Likewise the model cache's budget: unset, the function derives it from its memory size.
+  model_settings = {
+    MODEL_MEMORY_BUDGET_MB = var.model_memory_budget_mb
+  }
   environment = merge(
     var.environment_variables,
-    { for name, value in local.request_limits : name => tostring(value) if value != null },
+    { for name, value in merge(local.request_limits, local.model_settings) : name => tostring(value) if value != null },
   )
 
   in_vpc     = length(var.vpc_subnet_ids) > 0

@@ -117,6 +117,17 @@ variable "max_windows" {
   }
 }
 
+variable "model_memory_budget_mb" {
+  description = "Memory in MB the function's in-memory model cache may hold (least recently used models are unloaded beyond it). null derives it from memory_size (memory_size - 640 MB for the runtime itself). Sets MODEL_MEMORY_BUDGET_MB."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.model_memory_budget_mb == null ? true : (var.model_memory_budget_mb >= 1 && floor(var.model_memory_budget_mb) == var.model_memory_budget_mb)
+    error_message = "model_memory_budget_mb must be null or a whole number of MB >= 1."
+  }
+}
+
 variable "environment_variables" {
   description = "Extra environment variables of the API function (e.g. MANIFEST_TTL_SECONDS, MAX_CONTEXT_CHARS); the stack's own MODEL_* settings win."
   type        = map(string)

@@ -45,8 +45,10 @@ module "api" {
   max_question_chars   = var.max_question_chars
   max_question_tokens  = var.max_question_tokens
   max_windows          = var.max_windows
-  tracing_mode         = var.tracing_mode
-  log_retention_days   = var.log_retention_days
+
+  model_memory_budget_mb = var.model_memory_budget_mb
+  tracing_mode           = var.tracing_mode
+  log_retention_days     = var.log_retention_days
 
   environment_variables = merge(var.environment_variables, {
     MODEL_STORE                  = "s3"

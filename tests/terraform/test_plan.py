@@ -221,6 +221,14 @@ def test_oci(oci_plan: PlanResult) -> None:
     assert_repository(oci_plan)
 
 
+def test_memory_budget_reaches_the_function(
+    make_stack: Callable[..., Stack], variables_for: Variables
+) -> None:
+    """model_memory_budget_mb (null by default: derived from memory_size) sets MODEL_MEMORY_BUDGET_MB."""
+    plan = make_stack("oci", state="plan-budget").plan(variables_for("oci", model_memory_budget_mb=300))
+    assert function(plan)["environment"][0]["variables"]["MODEL_MEMORY_BUDGET_MB"] == "300"
+
+
 # ---------------------------------------------------------------------------- IAM (fixtures)
 
 
@@ -267,6 +275,8 @@ def test_invalid_variables_fail_before_any_call(
         stack.plan(variables_for("oci", image_uri="not an image"))
     with pytest.raises(TerraformError, match="name must be"):
         stack.plan(variables_for("oci", name="Bad_Name"))
+    with pytest.raises(TerraformError, match="model_memory_budget_mb must be null or a whole number"):
+        stack.plan(variables_for("oci", model_memory_budget_mb=0.5))
     # A placeholder passes the stack (see the next test) but never reaches the function.
     with pytest.raises(TerraformError, match=r"image_uri must be <repository>:<tag>"):
         stack.plan(variables_for("oci", image_uri="pending"))

@@ -31,7 +31,7 @@ def test_catalog_by_name_path_and_unknown_name(tmp_path: Path) -> None:
     assert load_catalog(str(path)).models["qa"].source.path == str(tmp_path / "somewhere")
     with pytest.raises(CatalogError) as err:
         load_catalog("no-such-catalog")
-    assert "available catalogs: default, offline" in str(err.value)
+    assert "available catalogs: default, fleet, offline" in str(err.value)
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(CatalogError, match="non-empty 'models'"):
         load_catalog(tmp_path / "bad.json")
