@@ -28,9 +28,7 @@ def deploy(variant: str, catalog: str = "offline", variables: dict[str, Any] | N
     the fleet's ``model_memory_budget_mb``); returns its Deployment."""
     from harness.deploy import deploy as _deploy
 
-    if variables:
-        return _deploy(variant, "local", catalog, variables=variables)
-    return _deploy(variant, "local", catalog)
+    return _deploy(variant, "local", catalog, variables=variables)
 
 
 def destroy(variant: str) -> None:

@@ -35,10 +35,10 @@ from harness.bench.lru import simulate_lru
 from harness.bench.options import FLEET_CONCURRENCY, FLEET_REQUESTS, FLEET_SIZES
 from harness.bench.stats import median, summarize
 from harness.bench.zipf import DEFAULT_SEED, ZIPF_EXPONENT, zipf_sequence
+from harness.models.fleet import FLEET_NAME, FLEET_SIZE_VARIABLE, model_types
 from harness.progress import say
 
-CATALOG = "fleet"
-FLEET_SIZE_ENV = "FLEET_SIZE"  # the fleet catalog's N (harness.models.fleet)
+CATALOG = FLEET_NAME
 CACHE_SHARE = 0.2  # the memory budget holds about this share of the largest fleet
 POLL_EVERY = 50  # GET /models every this many requests (and after every miss)
 MIB = 1024 * 1024
@@ -96,7 +96,9 @@ class FleetModels:
         from inference.stores.s3 import TransferSettings, _byte_ranges
 
         models = manifest.models
-        order = tuple(sorted(models))
+        # Zipf rank order: the fleet's own order (qa-000 first), then anything else by name
+        fleet_order = [mt for mt in model_types(len(models)) if mt in models]
+        order = tuple(fleet_order + sorted(set(models) - set(fleet_order)))
         settings = TransferSettings()
         engines = sorted({m.engine for m in models.values()})
         return cls(
@@ -136,15 +138,15 @@ class FleetModels:
 @contextmanager
 def fleet_size(size: int) -> Iterator[None]:
     """``FLEET_SIZE`` set for the fleet catalog while the block runs (restored after)."""
-    before = os.environ.get(FLEET_SIZE_ENV)
-    os.environ[FLEET_SIZE_ENV] = str(size)
+    before = os.environ.get(FLEET_SIZE_VARIABLE)
+    os.environ[FLEET_SIZE_VARIABLE] = str(size)
     try:
         yield
     finally:
         if before is None:
-            os.environ.pop(FLEET_SIZE_ENV, None)
+            os.environ.pop(FLEET_SIZE_VARIABLE, None)
         else:
-            os.environ[FLEET_SIZE_ENV] = before
+            os.environ[FLEET_SIZE_VARIABLE] = before
 
 
 # --- one phase ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
@@ -15,7 +16,7 @@ ITEMS = [f"qa-{i:03d}" for i in range(50)]
 def test_zipf_weights_fall_as_rank_to_the_power_s() -> None:
     weights = zipf_weights(50, 1.1)
     assert sum(weights) == pytest.approx(1.0)
-    assert all(a > b for a, b in zip(weights, weights[1:], strict=False))
+    assert all(a > b for a, b in pairwise(weights))
     assert weights[0] / weights[1] == pytest.approx(2**1.1)
     assert weights[0] / weights[9] == pytest.approx(10**1.1)
 

@@ -1,0 +1,157 @@
+"""The fleet scenario's pieces without a cloud: budget sizing from a manifest, GET /models
+parsing, and its report section, plot and targets on a small fake results dict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from inference.cache import PER_MODEL_OVERHEAD
+from inference.contract import FileDigest, Manifest, ManifestModel
+
+from harness.bench import fleet, fleet_report, fleet_targets, options, report
+from harness.bench.client import ApiResult
+
+MIB = 1024 * 1024
+
+
+def _model(model_type: str, weights: int, eager: bool = False) -> ManifestModel:
+    files = (
+        FileDigest("config.json", 1_000, "0" * 64),
+        FileDigest("model.safetensors", weights, "1" * 64),
+    )
+    return ManifestModel(model_type, "local/x", "r", f"models/{model_type}", files, eager=eager)
+
+
+def test_fleet_models_size_the_budget_for_a_share_of_the_fleet() -> None:
+    manifest = Manifest(
+        {
+            "qa-001": _model("qa-001", 60 * MIB),
+            "qa-000": _model("qa-000", 80 * MIB, eager=True),
+            "qa-002": _model("qa-002", 80 * MIB),
+            "qa-003": _model("qa-003", 60 * MIB),
+        }
+    )
+    models = fleet.FleetModels.from_manifest(manifest)
+    assert models.model_types == ("qa-000", "qa-001", "qa-002", "qa-003")  # Zipf rank order
+    assert models.eager == ("qa-000",)
+    assert models.costs["qa-000"] == 80 * MIB + PER_MODEL_OVERHEAD  # the function's own estimate
+    assert models.file_bytes["qa-001"] == 60 * MIB + 1_000
+    # 80 MiB is above the 8 MiB threshold: ten 8 MiB ranged GETs, plus one for config.json
+    assert models.s3_gets["qa-000"] == 11
+    # two models of (70 + 16) MiB on average
+    assert models.memory_budget_mb(2) == 172
+    # never below the largest model
+    assert models.memory_budget_mb(1) == 96
+
+
+def test_plan_sizes_the_cache_for_20_percent_of_the_largest_fleet() -> None:
+    assert fleet.FleetPlan(sizes=(2, 10, 50)).capacity_models == 10
+    assert fleet.FleetPlan(sizes=(2,)).capacity_models == 1
+    with pytest.raises(ValueError):
+        fleet.FleetPlan(sizes=())
+    with pytest.raises(ValueError):
+        fleet.FleetPlan(requests=0)
+    assert options.size_list("50,2,10,2") == (2, 10, 50)
+
+
+def test_cache_hit_from_the_answer_or_from_its_timings() -> None:
+    # the answer's own flag wins over the timings
+    assert not fleet.served_from_cache(ApiResult(200, 1.0, {"cache_hit": False, "timings_ms": {"load": 0.0}}))
+    assert not fleet.served_from_cache(ApiResult(200, 1.0, {"timings_ms": {"fetch": 0.0, "load": 12.0}}))
+    assert fleet.served_from_cache(ApiResult(200, 1.0, {"timings_ms": {"fetch": 0.0, "load": 0.0}}))
+
+
+def test_get_models_polls_and_counters() -> None:
+    body = {
+        "models": {
+            "qa-000": {"loaded": True, "bytes_in_memory": 5, "hits": 7, "misses": 1},
+            "qa-001": {"loaded": False, "hits": 0, "misses": 2},
+        },
+        "memory": {"used_bytes": 100, "budget_bytes": 200},
+        "disk": {"used_bytes": 300, "budget_bytes": 400},
+    }
+    poll = fleet.read_poll(body)
+    assert (poll.used_bytes, poll.budget_bytes, poll.disk_used_bytes, poll.disk_budget_bytes) == (
+        100,
+        200,
+        300,
+        400,
+    )
+    assert poll.loaded == 1
+    assert fleet.function_counters(body) == {"hits": 7, "misses": 3}
+    empty = fleet.read_poll({"models": ["nlp1"]})
+    assert empty.used_bytes is None and empty.loaded == 0
+
+
+def _phase(
+    size: int, p50: float, p99: float, hit_rate: float, ideal: float, errors: int = 0
+) -> dict[str, Any]:
+    return {
+        "size": size,
+        "requests": 2000,
+        "ok": 2000 - errors,
+        "errors": errors,
+        "hit_rate": hit_rate,
+        "ideal_lru": {"hit_rate": ideal},
+        "ideal_lru_in_models": {"hit_rate": ideal},
+        "hit_rate_gap_points": (ideal - hit_rate) * 100,
+        "loads_per_minute": 3.0,
+        "latency_ms": {"p50": p50, "p95": p99 * 0.8, "p99": p99},
+        "load_ms": 400.0,
+        "forward_ms": 30.0,
+        "p99_goal_ms": 530.0,
+        "server_ms_mean": 60.0,
+        "memory": {"peak_used_bytes": 900 * MIB, "budget_bytes": 1000 * MIB, "polls": 40},
+        "environments": {"started": 1, "init_median_ms": 4000.0, "runtime_durations_ms": {"n": 0}},
+        "store_reads": {"bytes_loaded": 10**10, "s3_gets": 0, "per_cold_start": {"bytes": 9 * 10**7}},
+    }
+
+
+def _results() -> dict[str, Any]:
+    return {
+        "fleet": {
+            "efs": {
+                "variant": "efs",
+                "plan": fleet.FleetPlan().as_dict(),
+                "budget_mb": 1000,
+                "models": {"count": 50, "engine": "torch", "mean_bytes": 8 * 10**7, "total_bytes": 4 * 10**9},
+                "function": {"memory_mb": 6000, "ephemeral_storage_mb": 512, "image_bytes": 9 * 10**8},
+                "phases": {
+                    "2": _phase(2, 40.0, 60.0, 0.999, 0.999),
+                    "10": _phase(10, 42.0, 500.0, 0.99, 0.99),
+                    "50": _phase(50, 70.0, 520.0, 0.50, 0.56, errors=1),
+                },
+                "skipped": {},
+                "errors": {},
+            }
+        }
+    }
+
+
+def test_fleet_targets_on_the_largest_fleet() -> None:
+    checks = {c.name: c for c in fleet_targets.fleet_checks(_results())}
+    assert checks["fleet: 0 errors over Zipf requests"].met is False
+    assert checks["fleet: 0 errors over Zipf requests"].value == "1 of 2000 (N = 50)"
+    assert checks["fleet: memory within budget"].met is True
+    assert checks["fleet: hit rate vs the offline LRU"].met is False  # 6 points under
+    assert checks["fleet: p99 <= one load + forward + 100 ms"].met is True  # 520 <= 400 + 30 + 100
+    growth = checks["fleet: p50 at N = 50 vs N = 2"]
+    assert growth.met is False and growth.value == "1.75x"
+    assert "fleet: /tmp within budget" not in checks  # EFS has no /tmp copy
+
+
+def test_fleet_report_sections_and_plot(tmp_path: Path) -> None:
+    results = _results()
+    section = fleet_report.fleet_section(results)
+    assert "| 50 | 2000 | 1 | 50.0% | 56.0% / 56.0% | 70 |" in section
+    assert "p50 at N = 50 is 1.75x the p50 at N = 2." in section
+    costs = fleet_report.cost_section(results)
+    assert "| efs | 2048 MB | x86_64 |" in costs and "| efs | 6000 MB | arm64 |" in costs
+    assert "On efs, EFS Elastic-throughput reads are" in costs
+    markdown = report.markdown_report({**results, "targets": []})
+    assert "## Fleet: Zipf traffic over many models" in markdown and "## Cost per 1M requests" in markdown
+    assert fleet_report.readme_parts({}) == []
+    plots = report.write_plots(results, tmp_path)
+    assert tmp_path / "fleet_scaling.png" in plots
