@@ -296,14 +296,17 @@ def _memory(polls: Sequence[MemoryPoll]) -> dict[str, Any]:
 
 
 def _environments(function_name: str, before: dict[str, adapters.LogFile]) -> dict[str, Any]:
-    """The environments that started during the phase and what their logs say (init, durations)."""
+    """The environments that started during the phase and what the logs written during it say:
+    their init, and the S3 store's downloads (per model, eager ones at init included)."""
     inits: list[float] = []
-    durations: list[float] = []
     started = []
+    downloads: Counter[str] = Counter()
+    downloaded_bytes = 0
     for env_id, log in adapters.env_logs(function_name).items():
         offset = before[env_id].size if env_id in before else 0
         summary = logparse.parse_log(adapters.read_log(log, offset))
-        durations += summary.request_durations_ms
+        downloads.update(summary.downloads)
+        downloaded_bytes += summary.downloaded_bytes
         if env_id not in before:
             started.append(env_id)
             if summary.init_total_ms is not None:
@@ -312,34 +315,37 @@ def _environments(function_name: str, before: dict[str, adapters.LogFile]) -> di
         "started": len(started),
         "init_ms": summarize(inits),
         "init_median_ms": median(inits) if inits else None,
-        "runtime_durations_ms": summarize(durations),
+        "downloads": dict(downloads),
+        "downloaded_bytes": downloaded_bytes,
     }
 
 
-def _store_reads(models: FleetModels, samples: Sequence[Sample]) -> dict[str, Any]:
-    """What the requests' loads read: model bytes (EFS reads them at every load) and S3 GETs
-    (only loads that downloaded: ``timings_ms.fetch`` > 0; a load from /tmp costs none)."""
+def _store_reads(
+    models: FleetModels, samples: Sequence[Sample], environments: dict[str, Any]
+) -> dict[str, Any]:
+    """What the phase asked of the store. EFS: every load reads the model's files. S3: the
+    downloads the store logged (a load from the /tmp copy costs nothing), as ranged GETs of the
+    function's part size; a cold start downloads its eager models, counted apart."""
     misses = [s for s in samples if s.ok and not s.hit]
-    downloads = [s for s in misses if s.fetch_ms > 0]
+    downloads = environments.get("downloads") or {}
+    cold_starts = int(environments.get("started") or 0)
+    eager_gets = sum(models.s3_gets[mt] for mt in models.eager)
+    all_gets = sum(models.s3_gets.get(mt, 0) * n for mt, n in downloads.items())
     return {
         "loads": len(misses),
-        "downloads": len(downloads),
         "bytes_loaded": sum(models.file_bytes[s.model_type] for s in misses),
-        "bytes_downloaded": sum(models.file_bytes[s.model_type] for s in downloads),
-        "s3_gets": sum(models.s3_gets[s.model_type] for s in downloads),
-        "per_cold_start": {
-            "bytes": sum(models.file_bytes[mt] for mt in models.eager),
-            "s3_gets": sum(models.s3_gets[mt] for mt in models.eager),
-        },
+        "downloads": sum(downloads.values()),
+        "bytes_downloaded": int(environments.get("downloaded_bytes") or 0),
+        # the requests' own GETs: the eager models' downloads at each cold start are per_cold_start
+        "s3_gets": max(0, all_gets - cold_starts * eager_gets) if downloads else 0,
+        "per_cold_start": {"bytes": sum(models.file_bytes[mt] for mt in models.eager), "s3_gets": eager_gets},
     }
 
 
 def _load_and_forward(samples: Sequence[Sample]) -> dict[str, float | None]:
-    """One model load (median fetch + load of the misses that had to fetch, else of every miss)
-    and one forward (median inference of all answers): the p99 target's terms."""
-    misses = [s for s in samples if s.ok and not s.hit]
-    fetched = [s for s in misses if s.fetch_ms > 0] or misses
-    loads = [s.fetch_ms + s.load_ms for s in fetched]
+    """One model load (median fetch + load of the misses) and one forward (median inference of
+    all answers): the p99 target's terms."""
+    loads = [s.fetch_ms + s.load_ms for s in samples if s.ok and not s.hit]
     forwards = [s.inference_ms for s in samples if s.ok]
     load = median(loads) if loads else None
     forward = median(forwards) if forwards else None
@@ -370,6 +376,7 @@ def run_phase(
     samples, polls, seconds = _send(target.api_url, sequence, question, context, plan.concurrency, deadline)
     with ApiClient(target.api_url) as client:
         final = client.models()
+    environments = _environments(target.function_name, before)
     sent = sequence[: len(samples)]  # all of it, unless the time budget ran out
     ok = [s for s in samples if s.ok]
     hits = sum(s.hit for s in ok)
@@ -402,8 +409,8 @@ def run_phase(
         **_load_and_forward(samples),
         "memory": _memory(polls + ([read_poll(final.body)] if final.ok else [])),
         "function_counters": function_counters(final.body) if final.ok else {},
-        "environments": _environments(target.function_name, before),
-        "store_reads": _store_reads(models, samples),
+        "environments": environments,
+        "store_reads": _store_reads(models, samples, environments),
         "distinct_models": len(set(sent)),
     }
     say(

@@ -118,7 +118,7 @@ def fleet_section(results: dict[str, Any]) -> str:
         "Hit rate: answers with `cache_hit` true. Ideal LRU: the same request sequence replayed offline "
         "through an LRU with the same byte budget and the function's per-model cost estimate, and through "
         "one holding the budget's number of models. Load / forward: the median fetch + load of the misses "
-        "(those that downloaded, on S3) and the median inference of all answers. Memory and /tmp: the peak "
+        "and the median inference of all answers. Memory and /tmp: the peak "
         "of `GET /models`, polled after every miss and every 50 requests."
     )
     return "\n\n".join(parts)
