@@ -155,3 +155,24 @@ def test_fleet_report_sections_and_plot(tmp_path: Path) -> None:
     assert fleet_report.readme_parts({}) == []
     plots = report.write_plots(results, tmp_path)
     assert tmp_path / "fleet_scaling.png" in plots
+
+
+def test_store_reads_count_loads_and_logged_downloads() -> None:
+    manifest = Manifest(
+        {"qa-000": _model("qa-000", 80 * MIB, eager=True), "qa-001": _model("qa-001", 4 * MIB)}
+    )
+    models = fleet.FleetModels.from_manifest(manifest)
+    samples = [
+        fleet.Sample(0, "qa-000", 200, 5000.0, False, 900.0, 300.0, 30.0),  # the cold start's request
+        fleet.Sample(1, "qa-001", 200, 400.0, False, 200.0, 150.0, 30.0),
+        fleet.Sample(2, "qa-001", 200, 40.0, True, 0.0, 0.0, 30.0),
+        fleet.Sample(3, "qa-001", 503, 10.0, False, 0.0, 0.0, 0.0),
+    ]
+    # one cold start downloaded qa-000 (eager, 11 GETs); qa-001 was downloaded twice (2 GETs each)
+    environments = {"started": 1, "downloads": {"qa-000": 1, "qa-001": 2}, "downloaded_bytes": 123}
+    reads = fleet._store_reads(models, samples, environments)
+    assert reads["loads"] == 2
+    assert reads["bytes_loaded"] == models.file_bytes["qa-000"] + models.file_bytes["qa-001"]
+    assert (reads["downloads"], reads["bytes_downloaded"], reads["s3_gets"]) == (3, 123, 4)
+    assert reads["per_cold_start"] == {"bytes": models.file_bytes["qa-000"], "s3_gets": 11}
+    assert fleet._load_and_forward(samples) == {"load_ms": 775.0, "forward_ms": 30.0, "p99_goal_ms": 905.0}
