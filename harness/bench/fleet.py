@@ -41,6 +41,9 @@ from harness.progress import say
 CATALOG = FLEET_NAME
 CACHE_SHARE = 0.2  # the memory budget holds about this share of the largest fleet
 POLL_EVERY = 50  # GET /models every this many requests (and after every miss)
+# A phase stops after this many failed requests in a row: seen when a loaded machine made every
+# cold start's init outlast the function's timeout, so each request paid 25 s for a 504.
+MAX_CONSECUTIVE_ERRORS = 10
 MIB = 1024 * 1024
 # The slack the p99 target allows over one model load + one forward pass (the issue's 100 ms).
 P99_SLACK_MS = 100.0
@@ -222,21 +225,27 @@ def function_counters(body: dict[str, Any]) -> dict[str, int]:
 
 def _send(
     api_url: str, sequence: Sequence[str], question: str, context: str, concurrency: int, deadline: Any
-) -> tuple[list[Sample], list[MemoryPoll], float]:
+) -> tuple[list[Sample], list[MemoryPoll], float, str]:
     """The sequence in order from ``concurrency`` clients pulling the next request; with polls.
-    Stops early when ``deadline`` (a ``scenarios.Deadline``) expires."""
+    Stops early when ``deadline`` (a ``scenarios.Deadline``) expires or after
+    MAX_CONSECUTIVE_ERRORS failures in a row; the third value says why it stopped ("" if not)."""
     next_index = itertools.count()
     lock = threading.Lock()
     samples: list[Sample] = []
     polls: list[MemoryPoll] = []
     progress_at = [time.monotonic()]
+    failures_in_a_row = [0]
+    stopped: list[str] = []
 
     def work() -> None:
         with ApiClient(api_url) as client:
             while True:
                 with lock:
                     index = next(next_index)
-                if index >= len(sequence) or deadline.expired():
+                if index >= len(sequence) or stopped:
+                    return
+                if deadline.expired():
+                    stopped.append("the benchmark's time budget was spent")
                     return
                 model_type = sequence[index]
                 result = client.ask(model_type, question, context)
@@ -257,6 +266,11 @@ def _send(
                     poll = read_poll(answer.body) if answer.ok else None
                 with lock:
                     samples.append(sample)
+                    failures_in_a_row[0] = 0 if result.ok else failures_in_a_row[0] + 1
+                    if failures_in_a_row[0] >= MAX_CONSECUTIVE_ERRORS and not stopped:
+                        stopped.append(
+                            f"{MAX_CONSECUTIVE_ERRORS} failed requests in a row (last: {result.error})"
+                        )
                     if poll is not None:
                         polls.append(poll)
                     if time.monotonic() - progress_at[0] >= 10.0:
@@ -269,7 +283,8 @@ def _send(
         thread.start()
     for thread in threads:
         thread.join()
-    return sorted(samples, key=lambda s: s.index), polls, time.perf_counter() - started
+    ordered = sorted(samples, key=lambda s: s.index)
+    return ordered, polls, time.perf_counter() - started, (stopped[0] if stopped else "")
 
 
 def _peak(values: Sequence[int | None]) -> int | None:
@@ -373,7 +388,9 @@ def run_phase(
     sequence = zipf_sequence(model_types, plan.requests, plan.exponent, plan.seed)
     before = adapters.env_logs(target.function_name)
     adapters.reset_environments(target.function_name)
-    samples, polls, seconds = _send(target.api_url, sequence, question, context, plan.concurrency, deadline)
+    samples, polls, seconds, stopped = _send(
+        target.api_url, sequence, question, context, plan.concurrency, deadline
+    )
     with ApiClient(target.api_url) as client:
         final = client.models()
     environments = _environments(target.function_name, before)
@@ -389,6 +406,7 @@ def run_phase(
         "size": size,
         "requests": len(samples),
         "truncated": len(samples) < len(sequence),
+        "stopped": stopped,
         "ok": len(ok),
         "errors": len(samples) - len(ok),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},

@@ -111,6 +111,9 @@ def fleet_section(results: dict[str, Any]) -> str:
         if growth is not None:
             sizes = sorted(int(s) for s in run["phases"])
             parts.append(f"p50 at N = {sizes[-1]} is {growth:.2f}x the p50 at N = {sizes[0]}.")
+        for size, phase in sorted((run.get("phases") or {}).items(), key=lambda item: int(item[0])):
+            if phase.get("stopped"):
+                parts.append(f"- N = {size} stopped early: {phase['stopped']}")
         for kind in ("skipped", "errors"):
             for name, text in (run.get(kind) or {}).items():
                 parts.append(f"- {kind}: {name}: {text}")

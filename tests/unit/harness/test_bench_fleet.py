@@ -3,6 +3,9 @@ parsing, and its report section, plot and targets on a small fake results dict."
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ from inference.contract import FileDigest, Manifest, ManifestModel
 
 from harness.bench import fleet, fleet_report, fleet_targets, options, report
 from harness.bench.client import ApiResult
+from harness.bench.scenarios import Deadline
 
 MIB = 1024 * 1024
 
@@ -176,3 +180,34 @@ def test_store_reads_count_loads_and_logged_downloads() -> None:
     assert (reads["downloads"], reads["bytes_downloaded"], reads["s3_gets"]) == (3, 123, 4)
     assert reads["per_cold_start"] == {"bytes": models.file_bytes["qa-000"], "s3_gets": 11}
     assert fleet._load_and_forward(samples) == {"load_ms": 775.0, "forward_ms": 30.0, "p99_goal_ms": 905.0}
+
+
+class _FailingApi(BaseHTTPRequestHandler):
+    """An endpoint whose function always times out (what a loaded machine's cold starts gave)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps({"message": "Service Unavailable"}).encode()
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_phase_stops_after_consecutive_failures() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        samples, polls, _, stopped = fleet._send(url, ["qa-000"] * 100, "q", "c", 1, Deadline(None))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(samples) == fleet.MAX_CONSECUTIVE_ERRORS
+    assert stopped.startswith(f"{fleet.MAX_CONSECUTIVE_ERRORS} failed requests in a row (last: HTTP 503")
+    assert not polls  # no answer, no miss to poll after
