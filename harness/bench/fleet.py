@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -491,8 +491,11 @@ def p50_growth(phases: dict[str, Any]) -> float | None:
     return high / low if low and high else None
 
 
-def bench_fleet(variant: str, plan: FleetPlan, deadline: Any) -> FleetRun:
-    """Deploy the fleet on ``variant`` with the budget for ``plan``, run each phase, destroy."""
+def bench_fleet(
+    variant: str, plan: FleetPlan, deadline: Any, save: Callable[[FleetRun], None] | None = None
+) -> FleetRun:
+    """Deploy the fleet on ``variant`` with the budget for ``plan``, run each phase, destroy.
+    ``save`` is called after each phase, so an interrupted run keeps the phases it finished."""
     from harness.models import build_bundle, default_bundle_dir, load_catalog
 
     run = FleetRun(variant, plan)
@@ -530,6 +533,8 @@ def bench_fleet(variant: str, plan: FleetPlan, deadline: Any) -> FleetRun:
                 )
             except Exception as exc:
                 run.errors[str(size)] = f"{type(exc).__name__}: {exc}"
+            if save is not None:
+                save(run)
     except adapters.UnavailableError as exc:
         run.skipped["deploy"] = str(exc)
     except Exception as exc:

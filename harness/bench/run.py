@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench import adapters, inprocess, options, records, report, squad, torchsize
-from harness.bench.fleet import FleetPlan, bench_fleet
+from harness.bench.fleet import FleetPlan, FleetRun, bench_fleet
 from harness.bench.qa_adapter import QA_CODE
 from harness.bench.scenarios import (
     Deadline,
@@ -462,9 +462,13 @@ def run_fleets(
     """The fleet scenario on each variant, into ``results["fleet"]``, saved after each."""
     results.setdefault("settings", {})["fleet"] = plan.as_dict()
     fleet = results.setdefault("fleet", {})
-    for variant in variants:
-        fleet[variant] = bench_fleet(variant, plan, deadline).as_dict()
+
+    def save(run: FleetRun) -> None:
+        fleet[run.variant] = run.as_dict()
         report.write_json(results, out_dir)
+
+    for variant in variants:
+        save(bench_fleet(variant, plan, deadline, save))
 
 
 def run_fleet_only(
