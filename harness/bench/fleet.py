@@ -384,8 +384,8 @@ def run_phase(
     """Zipf traffic over the first ``size`` models of the fleet, from a cold start; its summary."""
     if size > len(models.model_types):
         raise ValueError(f"fleet size {size} is more than the {len(models.model_types)} models deployed")
-    model_types = models.model_types[:size]
-    sequence = zipf_sequence(model_types, plan.requests, plan.exponent, plan.seed)
+    in_traffic = models.model_types[:size]
+    sequence = zipf_sequence(in_traffic, plan.requests, plan.exponent, plan.seed)
     before = adapters.env_logs(target.function_name)
     adapters.reset_environments(target.function_name)
     samples, polls, seconds, stopped = _send(
@@ -421,9 +421,7 @@ def run_phase(
         "latency_ms": summarize(latencies),
         "hit_latency_ms": summarize([s.latency_ms for s in ok if s.hit]),
         "miss_latency_ms": summarize([s.latency_ms for s in ok if not s.hit]),
-        "server_ms_mean": (sum(s.fetch_ms + s.load_ms + s.inference_ms for s in ok) / len(ok))
-        if ok
-        else None,
+        "server_ms_mean": _mean([s.fetch_ms + s.load_ms + s.inference_ms for s in ok]),
         **_load_and_forward(samples),
         "memory": _memory(polls + ([read_poll(final.body)] if final.ok else [])),
         "function_counters": function_counters(final.body) if final.ok else {},
