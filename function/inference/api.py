@@ -32,6 +32,7 @@ from inference.observability import logger
 from inference.stores.base import ManifestUnavailableError
 
 if TYPE_CHECKING:
+    from inference.contract import Manifest
     from inference.service import InferenceService
 
 ServiceProvider = Callable[[], "InferenceService"]
@@ -217,12 +218,13 @@ def _json_type(value: Any) -> str:
 
 def answer_request(raw: Any, service: InferenceService, request_id: str) -> dict[str, Any]:
     """Validate a decoded request against the current manifest and answer it."""
-    try:
-        known: Collection[str] | None = service.model_types()
+    try:  # read once: validation and the answer use the same manifest
+        manifest: Manifest | None = service.manifests.get()
     except ManifestUnavailableError:  # validate the rest; the service then answers 503 for the model
-        known = None
+        manifest = None
+    known: Collection[str] | None = None if manifest is None else manifest.models
     request = parse_request(raw, known, service.settings.limits)
-    return service.answer(request, request_id)
+    return service.answer(request, request_id, manifest)
 
 
 def log_error(error: BaseException, request_id: str) -> tuple[int, dict[str, Any]]:

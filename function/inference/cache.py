@@ -3,8 +3,16 @@
 Keys are ``ManifestModel.key`` (model_type + the revision's folder), so a warm environment never
 reloads a model it holds and a newly published revision is loaded fresh (its older revision is
 dropped at that moment: it can no longer be asked for). Room is made *before* a load, so the
-budget holds at the peak too. A model's cost is estimated from its weight files: float32 weights
-take in memory what they take on disk, plus a fixed allowance for tokenizer and Python objects.
+budget holds at the peak too (``peak_bytes`` records the most ever held). A model's cost is
+estimated from its weight files: float32 weights take in memory what they take on disk, plus a
+fixed allowance for tokenizer and Python objects.
+
+A model a request is using is *pinned* (``pin``/``unpin``, or ``get_or_load(pin=True)``) and is
+never evicted: Lambda gives an environment one request at a time, but the cache does not rely on
+that. When the budget can only be met by evicting a pinned model, the load is refused with
+``BudgetBusyError`` (transient: retry) instead of passing the budget. ``on_evict`` tells the
+owner which model left memory (the S3 store may then delete its files: a loaded torch model
+keeps its safetensors file memory-mapped, so its blocks are not free while it is loaded).
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ class OverBudgetError(Exception):
     """One model alone is estimated to need more memory than the whole budget."""
 
 
+class BudgetBusyError(OverBudgetError):
+    """Room can only be made by evicting models that requests are using right now (transient)."""
+
+
 @dataclass
 class Entry(Generic[T]):
     key: str
@@ -45,6 +57,19 @@ class Entry(Generic[T]):
     value: T
     cost: int
     loaded_at: float
+    info: Any = None  # the owner's description of the entry (the service's ManifestModel)
+    pins: int = 0
+
+
+@dataclass(frozen=True)
+class Eviction:
+    """A model that left memory: which, why, and how long dropping it took."""
+
+    key: str
+    model_type: str
+    reason: str
+    seconds: float
+    info: Any = None
 
 
 @dataclass(frozen=True)
@@ -59,16 +84,47 @@ class Lookup(Generic[T]):
 class ModelCache(Generic[T]):
     """Least-recently-used models within ``budget_bytes``; thread-safe (one load at a time)."""
 
-    def __init__(self, budget_bytes: int) -> None:
+    def __init__(self, budget_bytes: int, on_evict: Callable[[Eviction], None] | None = None) -> None:
         self.budget_bytes = budget_bytes
+        self.on_evict = on_evict
         self._entries: OrderedDict[str, Entry[T]] = OrderedDict()
         self._lock = threading.RLock()
         self.loads: dict[str, int] = {}
         self.evictions: list[tuple[str, str]] = []  # (key, reason), oldest first
+        self.peak_bytes = 0
 
     @property
     def used_bytes(self) -> int:
         return sum(e.cost for e in self._entries.values())
+
+    def cost_of(self, key: str) -> int:
+        """The bytes ``key`` holds in memory (0 when not loaded)."""
+        entry = self._entries.get(key)
+        return entry.cost if entry is not None else 0
+
+    def pin(self, key: str) -> bool:
+        """Mark ``key`` in use (never evicted until ``unpin``); False when it is not loaded."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return False
+            entry.pins += 1
+            return True
+
+    def unpin(self, key: str) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.pins > 0:
+                entry.pins -= 1
+
+    def evict_least_recently_used(self, reason: str, keep: str = "") -> bool:
+        """Evict the least recently used model no request is using (not ``keep``); False if none."""
+        with self._lock:
+            victim = next((k for k, e in self._entries.items() if not e.pins and k != keep), None)
+            if victim is None:
+                return False
+            self._evict(victim, reason)
+            return True
 
     def keys(self) -> list[str]:
         """Keys, least recently used first."""
@@ -80,18 +136,32 @@ class ModelCache(Generic[T]):
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 
-    def get(self, key: str) -> T | None:
+    def get(self, key: str, pin: bool = False) -> T | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return None
             self._entries.move_to_end(key)
+            entry.pins += pin
             return entry.value
 
-    def get_or_load(self, key: str, model_type: str, cost: int, load: Callable[[], T]) -> Lookup[T]:
-        """The cached value, or ``load()`` after evicting enough to stay within the budget."""
+    def get_or_load(
+        self,
+        key: str,
+        model_type: str,
+        cost: int,
+        load: Callable[[], T],
+        pin: bool = False,
+        info: Any = None,
+    ) -> Lookup[T]:
+        """The cached value, or ``load()`` after evicting enough to stay within the budget.
+
+        ``pin`` marks the value in use (the caller unpins it when done). Raises OverBudgetError
+        when the model alone passes the budget, BudgetBusyError when only models in use could
+        make room; nothing is evicted in either case.
+        """
         with self._lock:
-            value = self.get(key)
+            value = self.get(key, pin=pin)
             if value is not None:
                 return Lookup(value, hit=True)
             if cost > self.budget_bytes:
@@ -99,29 +169,45 @@ class ModelCache(Generic[T]):
                     f"it needs about {cost / MIB:.0f} MiB and the model memory budget is "
                     f"{self.budget_bytes / MIB:.0f} MiB (MODEL_MEMORY_BUDGET_MB or the function's memory)"
                 )
+            superseded = [k for k, e in self._entries.items() if e.model_type == model_type and not e.pins]
+            evictable = sum(e.cost for e in self._entries.values() if not e.pins)
+            if self.used_bytes - evictable + cost > self.budget_bytes:
+                raise BudgetBusyError(
+                    f"it needs about {cost / MIB:.0f} MiB and the models in use by other requests "
+                    f"hold the rest of the {self.budget_bytes / MIB:.0f} MiB budget; retry"
+                )
             # A loaded model has no reference cycles: dropping the entry frees it at once (a
             # gc.collect() here would cost ~0.5 s with torch and transformers on the heap).
-            for old in [e for e in self._entries.values() if e.model_type == model_type]:
-                self._evict(old.key, "superseded by a new revision")
-            while self._entries and self.used_bytes + cost > self.budget_bytes:
-                self._evict(next(iter(self._entries)), "memory budget")
+            for old in superseded:
+                self._evict(old, "superseded by a new revision")
+            while self.used_bytes + cost > self.budget_bytes and self.evict_least_recently_used(
+                "memory budget"
+            ):
+                pass
             started = time.perf_counter()
             value = load()
             seconds = time.perf_counter() - started
-            self._entries[key] = Entry(key, model_type, value, cost, time.time())
+            self._entries[key] = Entry(key, model_type, value, cost, time.time(), info, pins=int(pin))
+            self.peak_bytes = max(self.peak_bytes, self.used_bytes)
             self.loads[key] = self.loads.get(key, 0) + 1
             return Lookup(value, hit=False, load_seconds=seconds)
 
     def _evict(self, key: str, reason: str) -> None:
+        started = time.perf_counter()
         entry = self._entries.pop(key)
+        model_type, cost, info = entry.model_type, entry.cost, entry.info
+        del entry  # the last reference: the model's memory (and its file mapping) goes now
+        seconds = time.perf_counter() - started
         self.evictions.append((key, reason))
+        if self.on_evict is not None:
+            self.on_evict(Eviction(key, model_type, reason, seconds, info))
         logger.info(
             "evicted model from memory",
             extra={
                 "evicted": key,
-                "model_type": entry.model_type,
+                "model_type": model_type,
                 "reason": reason,
-                "freed_mb": round(entry.cost / MIB, 1),
+                "freed_mb": round(cost / MIB, 1),
                 "used_mb": round(self.used_bytes / MIB, 1),
                 "budget_mb": round(self.budget_bytes / MIB, 1),
             },

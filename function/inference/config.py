@@ -16,6 +16,11 @@ STORES = ("s3", "efs", "image")
 DEFAULT_MODEL_ROOT = {"efs": "/mnt/models", "image": "/opt/models"}
 DEFAULT_CACHE_DIR = "/tmp/models"
 DEFAULT_MANIFEST_TTL_SECONDS = 30.0
+# A model that failed to load is tried again after 5 s, then 10, 20, ... at most 5 minutes
+# (inference.backoff): long enough that a broken model costs no store reads per request, short
+# enough that a repaired one (files re-seeded) comes back within minutes.
+DEFAULT_FAILURE_BACKOFF_SECONDS = 5.0
+DEFAULT_FAILURE_BACKOFF_MAX_SECONDS = 300.0
 # What the runtime itself needs besides the models: Python + torch + transformers (~300 MB
 # resident after import; ONNX Runtime needs less) and the activations of one batch of windows
 # (a few hundred MB).
@@ -138,6 +143,8 @@ class Settings:
     memory_budget_mb: int = 2048
     function_memory_mb: int | None = None
     ephemeral_storage_mb: int | None = None
+    failure_backoff_seconds: float = DEFAULT_FAILURE_BACKOFF_SECONDS
+    failure_backoff_max_seconds: float = DEFAULT_FAILURE_BACKOFF_MAX_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -164,6 +171,12 @@ class Settings:
             memory_budget_mb=budget,
             function_memory_mb=function_memory,
             ephemeral_storage_mb=_int(env, "EPHEMERAL_STORAGE_MB", None, minimum=1),
+            failure_backoff_seconds=_float(
+                env, "MODEL_FAILURE_BACKOFF_SECONDS", DEFAULT_FAILURE_BACKOFF_SECONDS
+            ),
+            failure_backoff_max_seconds=_float(
+                env, "MODEL_FAILURE_BACKOFF_MAX_SECONDS", DEFAULT_FAILURE_BACKOFF_MAX_SECONDS
+            ),
         )
 
     @property

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from inference.contract import (
     DEFAULT_ENGINE,
@@ -145,15 +145,12 @@ def engine_files(model: ResolvedModel, progress: Callable[[str], None]) -> Engin
     return EngineFiles(exported.files, exported.variant, exported.settings.as_manifest())
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
-    """Atomically replace ``path`` with ``text`` unless it already holds exactly that."""
-    data = text.encode()
-    if path.is_file() and path.read_bytes() == data:
-        return False
+def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Replace ``path`` with what ``write`` writes, all or nothing (temp file, fsync, rename)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         Path(tmp).chmod(0o644)
@@ -161,6 +158,14 @@ def _write_if_changed(path: Path, text: str) -> bool:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Atomically replace ``path`` with ``text`` unless it already holds exactly that."""
+    data = text.encode()
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    write_atomically(path, lambda out: out.write(data))
     return True
 
 
@@ -223,7 +228,7 @@ def build_bundle(
                 export=chosen.export,
             )
         manifest = Manifest(models=models, catalog=catalog.name)
-        written = _write_if_changed(dest / MANIFEST_NAME, manifest.to_json())
+        written = write_if_changed(dest / MANIFEST_NAME, manifest.to_json())
         if prune:
             _prune(dest, {m.folder for m in models.values()}, progress)
     finally:

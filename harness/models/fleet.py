@@ -22,12 +22,13 @@ import json
 import os
 import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from inference.contract import DEFAULT_ENGINE, ENGINE_RUNTIMES, Catalog
 
+from harness.models.bundle import write_atomically, write_if_changed
 from harness.models.resolve import CatalogError, ResolvedModel, resolve_catalog
 from harness.paths import CATALOGS_DIR, cache_dir
 from harness.progress import Log, say
@@ -110,17 +111,14 @@ def _write_weights(base: Path, target: Path, metadata: dict[str, str]) -> bool:
         with open(target, "rb") as existing:
             if existing.read(len(header)) == header:
                 return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(base, "rb") as source:
-            out.write(header)
+
+    def write(out: BinaryIO) -> None:
+        out.write(header)
+        with open(base, "rb") as source:
             source.seek(data_offset)
             shutil.copyfileobj(source, out, 16 * 1024 * 1024)
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomically(target, write)
     return True
 
 
@@ -199,9 +197,7 @@ def _write_catalog(models: list[FleetModel]) -> Path:
         },
     }
     path = fleet_catalog_path()
-    text = json.dumps(raw, indent=2, sort_keys=True) + "\n"
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
+    write_if_changed(path, json.dumps(raw, indent=2, sort_keys=True) + "\n")
     return path
 
 

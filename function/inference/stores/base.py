@@ -8,6 +8,7 @@ handler) works with a local folder and never knows whether it came from S3, EFS 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 from inference.contract import Manifest, ManifestModel
@@ -15,6 +16,15 @@ from inference.contract import Manifest, ManifestModel
 
 class ManifestUnavailableError(Exception):
     """The store's manifest cannot be read or parsed (nothing is known to be published)."""
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """What a store that copies models keeps on local disk, against its budget."""
+
+    used_bytes: int
+    budget_bytes: int
+    peak_bytes: int
 
 
 class ModelStore(ABC):
@@ -38,3 +48,23 @@ class ModelStore(ABC):
     def describe(self) -> str:
         """Where the store reads from, for logs (never sent to callers)."""
         return self.name
+
+    # Stores that copy models to local disk (S3) keep the files of loaded models; the others
+    # read in place and need none of this.
+
+    def loaded(self, model: ManifestModel) -> None:
+        """``model`` is now loaded in memory (its files must stay until ``unloaded``)."""
+        return
+
+    def unloaded(self, model: ManifestModel) -> None:
+        """``model`` left memory; its files may be evicted from local disk again."""
+        return
+
+    def shortfall(self, model: ManifestModel) -> int:
+        """Bytes that materializing ``model`` lacks even after evicting every model not in memory:
+        what unloading models must free first (0: room can be made, or the store copies nothing)."""
+        return 0
+
+    def disk_usage(self) -> DiskUsage | None:
+        """Local disk used by copied models, or None for a store that reads in place."""
+        return None

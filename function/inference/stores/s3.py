@@ -11,7 +11,10 @@ renamed; whatever happens in between, the temporary files are removed, so /tmp n
 partial file under a final name. A folder is marked complete once every file is verified, and
 that marker is what lets the next load and a later cold start that finds /tmp intact reuse it
 without downloading or hashing again. When a download would overflow ephemeral storage, the least
-recently used model folders are evicted.
+recently used model folders are evicted, but never the folder of a model loaded in memory: a
+loaded torch model keeps its safetensors file memory-mapped, so deleting the file would free no
+block until the model is unloaded, and counting it as free would overflow /tmp. When only loaded
+models' folders are left, ``shortfall`` tells the service how much to unload from memory first.
 
 ``download_model`` is the one download routine; the EFS seeder uses it too. botocore is imported
 only here, so the EFS and image stores never pay for it.
@@ -37,7 +40,7 @@ from inference.contract import (
 )
 from inference.errors import ModelUnavailableError
 from inference.observability import logger
-from inference.stores.base import ManifestUnavailableError, ModelStore
+from inference.stores.base import DiskUsage, ManifestUnavailableError, ModelStore
 from inference.stores.files import (
     COMPLETE_MARKER,
     file_problem,
@@ -231,7 +234,9 @@ class S3Store(ModelStore):
         self.transfer = transfer or TransferSettings()
         self._client = client
         self._client_lock = threading.Lock()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._in_memory: dict[Path, int] = {}  # folder -> how many loaded models use it
+        self.peak_bytes = 0
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         swept = sweep_partials(self.cache_dir)
         if swept:
@@ -262,16 +267,16 @@ class S3Store(ModelStore):
             raise ManifestUnavailableError(f"s3://{self.bucket}/{key}: {type(exc).__name__}: {exc}") from exc
 
     def materialize(self, model: ManifestModel) -> Path:
-        folder = safe_join(self.cache_dir, model.folder, model)
+        folder = self._folder(model)
         with self._lock:
             marker = folder / COMPLETE_MARKER
             if is_complete(folder, model):
                 touch(marker)
                 return folder
-            present = sum(
-                f.size for f in model.files if file_problem(folder / f.name, f, check_sha256=False) is None
-            )
-            self._make_room(model, needed=model.size - present, keep=folder)
+            needed = self._needed(model, folder)
+            self._make_room(model, needed=needed, keep=folder)
+            # The most /tmp will hold: what is there now plus what the download writes.
+            self.peak_bytes = max(self.peak_bytes, self.used_bytes() + needed)
             downloaded = download_model(self.client, self.bucket, self.prefix, model, folder, self.transfer)
             touch(marker)
             logger.info(
@@ -281,6 +286,46 @@ class S3Store(ModelStore):
             return folder
 
     # --- ephemeral storage ---------------------------------------------------------------------
+
+    def _folder(self, model: ManifestModel) -> Path:
+        return safe_join(self.cache_dir, model.folder, model)
+
+    def loaded(self, model: ManifestModel) -> None:
+        with self._lock:
+            folder = self._folder(model)
+            self._in_memory[folder] = self._in_memory.get(folder, 0) + 1
+
+    def unloaded(self, model: ManifestModel) -> None:
+        with self._lock:
+            folder = self._folder(model)
+            left = self._in_memory.get(folder, 0) - 1
+            if left > 0:
+                self._in_memory[folder] = left
+            else:
+                self._in_memory.pop(folder, None)
+
+    def used_bytes(self) -> int:
+        return sum(f.size for f in self.cached_folders())
+
+    def disk_usage(self) -> DiskUsage:
+        used = self.used_bytes()
+        self.peak_bytes = max(self.peak_bytes, used)
+        return DiskUsage(used_bytes=used, budget_bytes=self.cache_limit(), peak_bytes=self.peak_bytes)
+
+    def _needed(self, model: ManifestModel, folder: Path) -> int:
+        present = sum(
+            f.size for f in model.files if file_problem(folder / f.name, f, check_sha256=False) is None
+        )
+        return model.size - present
+
+    def shortfall(self, model: ManifestModel) -> int:
+        with self._lock:
+            folder = self._folder(model)
+            if is_complete(folder, model):
+                return 0
+            folders = self.cached_folders()
+            held = sum(f.size for f in folders if f.path in self._in_memory or f.path == folder)
+            return max(self._needed(model, folder) + held - self.cache_limit(), 0)
 
     def cache_limit(self) -> int:
         """Bytes the cache may occupy: EPHEMERAL_STORAGE_MB when set, else what the disk allows."""
@@ -314,14 +359,15 @@ class S3Store(ModelStore):
         used = sum(f.size for f in folders)
         if used + needed <= limit:
             return
-        evictable = [f for f in folders if f.path != keep]
+        # A loaded model's files stay: their blocks are not free while it is mapped (see above).
+        evictable = [f for f in folders if f.path != keep and f.path not in self._in_memory]
         floor = used - sum(f.size for f in evictable)
         if floor + needed > limit:  # would not fit even alone: refuse before evicting anything
             raise ModelUnavailableError(
                 model.model_type,
                 f"it needs {needed / MIB:.1f} MiB of ephemeral storage and at most "
                 f"{max(limit - floor, 0) / MIB:.1f} MiB can be made free "
-                "(raise the function's ephemeral storage)",
+                "(raise the function's ephemeral storage, or lower its model memory budget)",
             )
         for candidate in evictable:
             remove_folder(candidate.path, stop_at=self.cache_dir)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from inference.cache import PER_MODEL_OVERHEAD, ModelCache, OverBudgetError, model_cost
+from inference.cache import PER_MODEL_OVERHEAD, BudgetBusyError, ModelCache, OverBudgetError, model_cost
 from inference.contract import FileDigest, ManifestModel
 
 MB = 1024 * 1024
@@ -105,3 +105,66 @@ def test_the_cost_counts_weights_once_preferring_safetensors() -> None:
         model_cost(model(("pytorch_model.bin", 50 * MB), ("config.json", 1))) == 50 * MB + PER_MODEL_OVERHEAD
     )
     assert model_cost(model(("weights.onnx", 7 * MB))) == 7 * MB + PER_MODEL_OVERHEAD
+
+
+# --- churn, pins, eviction hook ---------------------------------------------------------------
+
+
+def test_under_churn_the_budget_holds_at_every_load_and_the_counts_add_up() -> None:
+    """A Zipf-like request stream over 12 models, budget for about 3: never over budget at any
+    load (the peak), loads = misses, hits + misses = requests, evictions = loads - resident."""
+    import random
+
+    rng = random.Random(11)
+    budget = 310 * MB
+    cache: ModelCache[str] = ModelCache(budget)
+    loader = Loader(cache)
+    costs = {f"qa-{i:03d}:f": (102 if i % 2 == 0 else 82) * MB for i in range(12)}
+    keys = list(costs)
+    weights = [1 / (rank + 1) ** 1.1 for rank in range(len(keys))]
+    hits = misses = 0
+    for _ in range(600):
+        key = rng.choices(keys, weights)[0]
+        lookup = cache.get_or_load(key, key.split(":")[0], costs[key], loader(key))
+        hits += lookup.hit
+        misses += not lookup.hit
+        assert cache.used_bytes <= budget
+    for key, used in zip(loader.calls, loader.used_at_load, strict=True):
+        assert used + costs[key] <= budget  # room was made before each load
+    assert cache.peak_bytes <= budget and len(cache.keys()) == 3
+    assert hits + misses == 600 and sum(cache.loads.values()) == misses == len(loader.calls)
+    assert len(cache.evictions) == misses - len(cache.keys())
+    assert hits > 150  # Zipf s=1.1: the popular models stay (about 43% hits with 3 of 12 held)
+
+
+def test_a_pinned_model_is_never_evicted_and_a_load_that_needs_it_is_refused() -> None:
+    cache: ModelCache[str] = ModelCache(100 * MB)
+    loader = Loader(cache)
+    assert cache.get_or_load("a:1", "a", 60 * MB, loader("a:1"), pin=True).hit is False
+    fill(cache, loader, "b:1")  # 40 MB: fits beside a
+    fill(cache, loader, "c:1", 30 * MB)  # b (unpinned) goes, a stays although least recent
+    assert cache.keys() == ["a:1", "c:1"] and cache.evictions == [("b:1", "memory budget")]
+    with pytest.raises(BudgetBusyError, match="in use"):
+        fill(cache, loader, "d:1", 50 * MB)  # only evicting a would make room
+    assert cache.keys() == ["a:1", "c:1"]  # nothing evicted for a refused load
+    cache.unpin("a:1")
+    fill(cache, loader, "d:1", 50 * MB)
+    assert "a:1" not in cache and cache.used_bytes <= 100 * MB
+
+
+def test_evicting_the_least_recently_used_skips_pins_and_the_kept_key_and_reports_each() -> None:
+    seen = []
+    cache: ModelCache[str] = ModelCache(1000 * MB, on_evict=seen.append)
+    loader = Loader(cache)
+    cache.get_or_load("a:1", "a", 10 * MB, loader("a:1"), info="model a")
+    cache.get_or_load("b:1", "b", 10 * MB, loader("b:1"), info="model b")
+    cache.get_or_load("c:1", "c", 10 * MB, loader("c:1"), info="model c")
+    assert cache.pin("a:1") and not cache.pin("zzz")
+    assert cache.evict_least_recently_used("ephemeral storage", keep="b:1") is True
+    assert cache.keys() == ["a:1", "b:1"]
+    assert [(e.key, e.model_type, e.reason, e.info) for e in seen] == [
+        ("c:1", "c", "ephemeral storage", "model c")
+    ]
+    assert seen[0].seconds >= 0
+    assert cache.evict_least_recently_used("x", keep="b:1") is False  # a is pinned
+    assert cache.cost_of("b:1") == 10 * MB and cache.cost_of("c:1") == 0

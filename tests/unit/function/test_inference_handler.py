@@ -92,7 +92,17 @@ def test_post_answers_with_the_documented_shape(
         handler, post({"model_type": "nlp1", "question": question, "context": context}, b64), lambda_context
     )
     assert status == 200
-    assert set(body) == {"answer", "score", "start", "end", "model_type", "model", "timings_ms", "request_id"}
+    assert set(body) == {
+        "answer",
+        "score",
+        "start",
+        "end",
+        "model_type",
+        "model",
+        "timings_ms",
+        "cache_hit",
+        "request_id",
+    }
     assert (body["answer"], body["start"], body["end"]) == ("The year 1886", 91, 104)
     assert body["model"] == {
         "source": "local/minilm-l6-h384-squad",
@@ -137,14 +147,24 @@ def test_get_models_lists_the_catalog_and_what_is_in_memory(handler: ModuleType,
     assert status == 200 and body["store"] == "efs"
     assert body["runtimes"] == ["torch", "onnxruntime"]  # what the environment can run (the dev venv: both)
     assert set(body["models"]) == {"nlp1", "nlp2", "broken", "garbage"}
-    assert body["models"]["nlp1"] == {
+    nlp1 = body["models"]["nlp1"]
+    assert {k: nlp1[k] for k in ("source", "revision", "eager", "engine", "loaded")} == {
         "source": "local/minilm-l6-h384-squad",
         "revision": "cecc2a7e5b8ee2583e400934cd4cc6ae3ff96411",
         "eager": True,
         "engine": "torch",
         "loaded": True,
     }
-    assert body["models"]["broken"]["loaded"] is False
+    assert set(nlp1) == {
+        *("source", "revision", "eager", "engine", "loaded", "bytes_in_memory"),
+        *("hits", "misses", "last_load_ms", "failure"),
+    }
+    assert nlp1["bytes_in_memory"] > 80 * MB and nlp1["last_load_ms"] > 0  # eager: loaded at init
+    assert isinstance(nlp1["hits"], int) and isinstance(nlp1["misses"], int) and nlp1["failure"] is None
+    assert body["models"]["broken"]["loaded"] is False and body["models"]["broken"]["bytes_in_memory"] == 0
+    memory = body["memory"]
+    assert memory["budget_bytes"] == 1024 * MB and 0 < memory["used_bytes"] <= memory["budget_bytes"]
+    assert "disk" not in body  # the EFS store copies nothing to /tmp
 
 
 def test_a_direct_invoke_returns_the_same_body(

@@ -242,3 +242,32 @@ def test_a_real_model_is_served_from_s3_and_a_cold_start_reuses_tmp(
     second = ask(cold)
     assert second["answer"] == "1886"
     assert [c["Key"] for c in calls] == ["prod/manifest.json"]  # no model file fetched again
+
+
+def test_a_loaded_models_folder_is_never_evicted_and_the_shortfall_says_what_to_unload(
+    bucket: str, publish: Any, fake_model_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A loaded torch model keeps its weights mapped: deleting its folder would free nothing, so
+    the store keeps it and reports the bytes that only unloading can free."""
+    sizes = {"config.json": 700, "weights.bin": 400 * KB}
+    a, b, c = (fake_model_factory(mt, sizes) for mt in ("ma", "mb", "mc"))
+    publish(bucket, PREFIX, [a, b, c])
+    store = make_store(bucket, tmp_path / "cache", ephemeral_storage_mb=1)  # room for two
+    for fake in (a, b):
+        store.materialize(fake.model)
+        store.loaded(fake.model)
+        time.sleep(0.02)
+    assert store.shortfall(a.model) == 0  # already there
+    missing = store.shortfall(c.model)
+    assert 0 < missing <= c.model.size  # both folders are held by loaded models
+    with pytest.raises(ModelUnavailableError, match="lower its model memory budget"):
+        store.materialize(c.model)
+    assert {f.path.name for f in store.cached_folders()} == {"r1"} and len(store.cached_folders()) == 2
+
+    store.unloaded(a.model)  # a left memory: its folder may go now, though b is less recent
+    assert store.shortfall(c.model) == 0
+    store.materialize(c.model)
+    kept = {f.path.relative_to(tmp_path / "cache").as_posix() for f in store.cached_folders()}
+    assert kept == {b.model.folder, c.model.folder}
+    usage = store.disk_usage()
+    assert usage.used_bytes <= usage.peak_bytes <= usage.budget_bytes == store.cache_limit()

@@ -6,13 +6,15 @@ import hashlib
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 from inference.contract import MANIFEST_NAME, Manifest
 
 from harness.images.limits import LAMBDA_IMAGE_LIMIT_BYTES, ImageTooLargeError, check_baked_size
 from harness.models import fleet
-from harness.models.bundle import build_bundle
+from harness.models.bundle import build_bundle, default_bundle_dir
+from harness.models.publish_s3 import publish_to_s3
 from harness.models.resolve import CatalogError, load_catalog
 
 
@@ -109,3 +111,22 @@ def test_the_oci_size_check_names_the_size_and_the_way_out(models_hf_env: Path) 
     assert "17.0 GB" in message and "200 models" in message
     assert "VARIANT=s3" in message and "FLEET_SIZE" in message
     assert check_baked_size("x", [LAMBDA_IMAGE_LIMIT_BYTES - 922 * 1000**2], {"torch"})
+
+
+def test_publishing_an_unchanged_fleet_uploads_nothing(models_hf_env: Path, models_s3: Any) -> None:
+    bucket = "fleet-publish-test"
+    models_s3.create_bucket(Bucket=bucket)
+    dest = fleet_bundle(2)
+    lines: list[str] = []
+    first = publish_to_s3(dest, bucket, "models", s3_client=models_s3, progress=lines.append)
+    assert len(first.uploaded) == 2 * 5 + 1  # five files per model, then the manifest
+    fleet._generated.clear()
+    again = publish_to_s3(fleet_bundle(2), bucket, "models", s3_client=models_s3, progress=lines.append)
+    assert again.uploaded == () and len(again.skipped) == 11
+    assert "uploaded 0 objects" in lines[-1] and "skipped 11 unchanged" in lines[-1]
+
+
+def fleet_bundle(size: int) -> Path:
+    dest = default_bundle_dir(fleet.FLEET_NAME)
+    build_bundle(fleet.fleet_catalog(size), dest, progress=lambda _: None)
+    return dest
