@@ -197,6 +197,15 @@ def _int_or_none(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _used(section: dict[str, Any]) -> int | None:
+    """The most a ``memory``/``disk`` section says was used: its ``peak_bytes`` (the environment's
+    own high-water mark, between polls too) when it reports one, else ``used_bytes``."""
+    values = [
+        v for v in (_int_or_none(section.get(k)) for k in ("used_bytes", "peak_bytes")) if v is not None
+    ]
+    return max(values) if values else None
+
+
 def read_poll(body: dict[str, Any]) -> MemoryPoll:
     """A ``GET /models`` body: top-level ``memory`` and (S3) ``disk``, per model ``loaded``."""
     memory = body.get("memory") if isinstance(body.get("memory"), dict) else {}
@@ -204,9 +213,9 @@ def read_poll(body: dict[str, Any]) -> MemoryPoll:
     models = body.get("models") if isinstance(body.get("models"), dict) else {}
     loaded = sum(1 for m in models.values() if isinstance(m, dict) and m.get("loaded"))
     return MemoryPoll(
-        _int_or_none(memory.get("used_bytes")),
+        _used(memory),
         _int_or_none(memory.get("budget_bytes")),
-        _int_or_none(disk.get("used_bytes")),
+        _used(disk),
         _int_or_none(disk.get("budget_bytes")),
         loaded,
     )
