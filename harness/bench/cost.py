@@ -49,8 +49,9 @@ COMPONENTS = {
 BLIND_SPOTS = {
     "efs_reads": (
         "every model load reads the model's files from EFS again, and each GB read is billed with "
-        "Elastic Throughput; cold starts read the eager models too. A bigger memory budget (fewer "
-        "loads), int8 models (smaller files) or Bursting/Provisioned Throughput change it"
+        "Elastic Throughput; cold starts read the eager models too (counted in full: an upper bound "
+        "when the environment's page cache still holds an evicted model's files). A bigger memory "
+        "budget (fewer loads), int8 models (smaller files) or Bursting/Provisioned Throughput change it"
     ),
     "s3_gets": "every download from the bucket is several ranged GETs per model file",
     "ephemeral": "/tmp over 512 MB is billed for the whole duration of every request, used or not",

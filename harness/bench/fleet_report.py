@@ -214,6 +214,7 @@ def plot_scaling(results: dict[str, Any], axes: Any) -> bool:
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], style, label=key)
         ax.set_xscale("log")
+        ax.minorticks_off()
         ax.set_xticks(sizes)
         ax.set_xticklabels([str(n) for n in sizes])
         ax.set_xlabel("models in the traffic (N)")
@@ -224,7 +225,9 @@ def plot_scaling(results: dict[str, Any], axes: Any) -> bool:
         hit.plot(sizes, [None if r is None else r * 100 for r in rates], "g:", label="hit rate")
         hit.set_ylim(0, 105)
         hit.set_ylabel("hit rate (%)")
-        ax.legend(loc="upper left")
+        lines = ax.get_legend_handles_labels()
+        hit_lines = hit.get_legend_handles_labels()
+        ax.legend(lines[0] + hit_lines[0], lines[1] + hit_lines[1], loc="upper left")
         drawn = True
     return drawn
 
