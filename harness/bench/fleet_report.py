@@ -1,7 +1,7 @@
 """The fleet scenario and the cost table in the benchmark report: markdown sections and a plot.
 
-Reads ``results["fleet"][<variant>]`` (``fleet.FleetRun.as_dict``); each function renders one
-section and is called from ``report.py`` with the whole results dict, so it moves as a unit.
+Each function takes the results' ``fleet`` mapping (variant -> ``fleet.FleetRun.as_dict()``) and
+renders one section, so the report only passes that mapping along and these move as a unit.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from harness.bench.records import VARIANT_ORDER
 MB = 1_000_000
 
 
-def fleet_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
+def fleet_runs(fleet: dict[str, Any]) -> list[dict[str, Any]]:
     """The variants' fleet runs, in variant order."""
-    fleet = results.get("fleet") or {}
     order = {variant: index for index, variant in enumerate(VARIANT_ORDER)}
     return [fleet[v] for v in sorted(fleet, key=lambda v: (order.get(v, len(order)), v))]
 
@@ -91,9 +90,9 @@ FLEET_HEADER = (
 )
 
 
-def fleet_section(results: dict[str, Any]) -> str:
+def fleet_section(fleet: dict[str, Any]) -> str:
     """Per variant: the budget, then a row per fleet size; the p50/p99 growth under it."""
-    runs = fleet_runs(results)
+    runs = fleet_runs(fleet)
     if not runs:
         return "No fleet run in these results (`--no-fleet`, or an older results file)."
     parts = []
@@ -131,13 +130,13 @@ def _usd(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
 
 
-def workloads(results: dict[str, Any]) -> list[cost.Workload]:
-    return [w for w in (cost.workload_from_fleet(run) for run in fleet_runs(results)) if w is not None]
+def workloads(fleet: dict[str, Any]) -> list[cost.Workload]:
+    return [w for w in (cost.workload_from_fleet(run) for run in fleet_runs(fleet)) if w is not None]
 
 
-def cost_section(results: dict[str, Any], prices: cost.Prices | None = None) -> str:
+def cost_section(fleet: dict[str, Any], prices: cost.Prices | None = None) -> str:
     """The measured inputs, the cost per 1M requests, the monthly storage, and the blind spots."""
-    measured = workloads(results)
+    measured = workloads(fleet)
     if not measured:
         return "No fleet run to compute costs from."
     prices = prices or cost.Prices.load()
@@ -192,16 +191,28 @@ def cost_section(results: dict[str, Any], prices: cost.Prices | None = None) -> 
     )
 
 
-def readme_parts(results: dict[str, Any]) -> list[str]:
-    """The README's share: the cost table (the fleet tables stay in results.md)."""
-    if not results.get("fleet"):
+def markdown_sections(fleet: dict[str, Any]) -> list[str]:
+    """results.md's share: headings and sections, none without a fleet run."""
+    if not fleet:
         return []
-    return ["**Cost per 1M requests** (from the fleet scenario)", cost_section(results)]
+    return [
+        "## Fleet: Zipf traffic over many models",
+        fleet_section(fleet),
+        "## Cost per 1M requests",
+        cost_section(fleet),
+    ]
 
 
-def plot_scaling(results: dict[str, Any], axes: Any) -> bool:
+def readme_parts(fleet: dict[str, Any]) -> list[str]:
+    """The README's share: the cost table (the fleet tables stay in results.md)."""
+    if not fleet:
+        return []
+    return ["**Cost per 1M requests** (from the fleet scenario)", cost_section(fleet)]
+
+
+def plot_scaling(fleet: dict[str, Any], axes: Any) -> bool:
     """One panel per store: p50 and p99 against the fleet size N (log x), hit rate on the right."""
-    runs = fleet_runs(results)
+    runs = fleet_runs(fleet)
     drawn = False
     for ax, run in zip(axes, runs, strict=False):
         phases = run.get("phases") or {}
@@ -232,5 +243,5 @@ def plot_scaling(results: dict[str, Any], axes: Any) -> bool:
     return drawn
 
 
-def plot_columns(results: dict[str, Any]) -> int:
-    return max(1, len(fleet_runs(results)))
+def plot_columns(fleet: dict[str, Any]) -> int:
+    return max(1, len(fleet_runs(fleet)))

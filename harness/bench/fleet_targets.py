@@ -116,5 +116,6 @@ def _variant_checks(run: dict[str, Any]) -> list[TargetCheck]:
     return checks
 
 
-def fleet_checks(results: dict[str, Any]) -> list[TargetCheck]:
-    return [check for run in fleet_runs(results) for check in _variant_checks(run)]
+def fleet_checks(fleet: dict[str, Any]) -> list[TargetCheck]:
+    """The targets of every variant's fleet run (``fleet``: the results' variant -> run mapping)."""
+    return [check for run in fleet_runs(fleet) for check in _variant_checks(run)]

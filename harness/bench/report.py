@@ -745,18 +745,6 @@ def _problems(results: dict[str, Any], kind: str) -> list[str]:
     ]
 
 
-def _fleet_sections(results: dict[str, Any]) -> list[str]:
-    """The fleet scenario and the cost table (``fleet_report``), when the results have a fleet run."""
-    if not results.get("fleet"):
-        return []
-    return [
-        "## Fleet: Zipf traffic over many models",
-        fleet_report.fleet_section(results),
-        "## Cost per 1M requests",
-        fleet_report.cost_section(results),
-    ]
-
-
 def markdown_report(results: dict[str, Any]) -> str:
     checks = [TargetCheck(**c) for c in results.get("targets", [])] or evaluate(results)
     sections = [
@@ -788,7 +776,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         _image_table(results),
         "## The old sample's strategy (load the model in every invocation)",
         _old_strategy_table(results),
-        *_fleet_sections(results),
+        *fleet_report.markdown_sections(results.get("fleet") or {}),
         "## Plots",
         "\n".join(
             f"![{Path(name).stem}]({name})" for name in results.get("_plots", [f"{n}.png" for n in PLOTS])
@@ -1062,9 +1050,9 @@ PLOTS: dict[str, tuple[Any, Any, Any]] = {
     "image_size": (_plot_image, (8, 4), (1, 1)),
     "s3_download": (_plot_s3, (8, 4), (1, 1)),
     "fleet_scaling": (
-        fleet_report.plot_scaling,
-        lambda r: (5 * fleet_report.plot_columns(r), 4),
-        lambda r: (1, fleet_report.plot_columns(r)),
+        lambda r, axes: fleet_report.plot_scaling(r.get("fleet") or {}, axes),
+        lambda r: (5 * fleet_report.plot_columns(r.get("fleet") or {}), 4),
+        lambda r: (1, fleet_report.plot_columns(r.get("fleet") or {})),
     ),
 }
 
@@ -1144,7 +1132,7 @@ def readme_section(results: dict[str, Any], results_link: str, method_link: str)
             summary_tables(results),
             *(["**Engines side by side**", engines_table(results)] if _several_engines(results) else []),
             targets_table(checks),
-            *fleet_report.readme_parts(results),
+            *fleet_report.readme_parts(results.get("fleet") or {}),
             f"All tables, plots and raw numbers: [{results_link}]({results_link}).",
         ]
     )

@@ -385,7 +385,7 @@ def evaluate(results: dict[str, Any]) -> list[TargetCheck]:
     checks.extend(_check_reference(results))
     from harness.bench.fleet_targets import fleet_checks  # it builds on TargetCheck, defined here
 
-    checks.extend(fleet_checks(results))
+    checks.extend(fleet_checks(results.get("fleet") or {}))
     return checks
 
 

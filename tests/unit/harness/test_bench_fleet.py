@@ -136,7 +136,7 @@ def _results() -> dict[str, Any]:
 
 
 def test_fleet_targets_on_the_largest_fleet() -> None:
-    checks = {c.name: c for c in fleet_targets.fleet_checks(_results())}
+    checks = {c.name: c for c in fleet_targets.fleet_checks(_results()["fleet"])}
     assert checks["fleet: 0 errors over Zipf requests"].met is False
     assert checks["fleet: 0 errors over Zipf requests"].value == "1 of 2000 (N = 50)"
     assert checks["fleet: memory within budget"].met is True
@@ -149,10 +149,10 @@ def test_fleet_targets_on_the_largest_fleet() -> None:
 
 def test_fleet_report_sections_and_plot(tmp_path: Path) -> None:
     results = _results()
-    section = fleet_report.fleet_section(results)
+    section = fleet_report.fleet_section(results["fleet"])
     assert "| 50 | 2000 | 1 | 50.0% | 56.0% / 56.0% | 70 |" in section
     assert "p50 at N = 50 is 1.75x the p50 at N = 2." in section
-    costs = fleet_report.cost_section(results)
+    costs = fleet_report.cost_section(results["fleet"])
     assert "| efs | 2048 MB | x86_64 |" in costs and "| efs | 6000 MB | arm64 |" in costs
     assert "On efs, EFS Elastic-throughput reads are" in costs
     markdown = report.markdown_report({**results, "targets": []})
