@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.bench import qa_adapter
+from harness.bench.records import CatalogInfo, Parity
 from harness.bench.squad import Question, Score, normalize_answer, score
 from harness.paths import CATALOGS_DIR, hf_cache_dir
 
@@ -91,14 +92,15 @@ class CatalogModels:
     def model_types(self) -> list[str]:
         return sorted(self.folders)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "engine": self.engine,
-            "engines": dict(self.engines),
-            "runtimes": list(self.runtimes),
-            "bundle": None if self.bundle is None else str(self.bundle),
-            "folders": {mt: str(f) for mt, f in sorted(self.folders.items())},
-        }
+    def info(self) -> CatalogInfo:
+        """What the results record of the catalog."""
+        return CatalogInfo(
+            engine=self.engine,
+            engines=dict(self.engines),
+            runtimes=list(self.runtimes),
+            bundle=None if self.bundle is None else str(self.bundle),
+            folders={mt: str(f) for mt, f in sorted(self.folders.items())},
+        )
 
 
 def catalog_models(catalog: str) -> CatalogModels:
@@ -211,37 +213,6 @@ def accuracy(
     return AccuracyRun(score(questions, predictions), predictions, time.perf_counter() - started)
 
 
-@dataclass(frozen=True)
-class Parity:
-    """One engine's in-process answers against a baseline engine's, on the same questions."""
-
-    engine: str
-    against: str
-    count: int
-    identical: int
-    identical_after_normalisation: int
-    exact_match_delta: float  # this engine minus the baseline, points
-    f1_delta: float
-    differing_ids: tuple[str, ...] = ()
-
-    @property
-    def identical_share(self) -> float:
-        return self.identical / self.count if self.count else 0.0
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "engine": self.engine,
-            "against": self.against,
-            "count": self.count,
-            "identical": self.identical,
-            "identical_share": self.identical_share,
-            "identical_after_normalisation": self.identical_after_normalisation,
-            "exact_match_delta": self.exact_match_delta,
-            "f1_delta": self.f1_delta,
-            "differing_ids": list(self.differing_ids),
-        }
-
-
 def parity(
     questions: Sequence[Question], run: AccuracyRun, baseline: AccuracyRun, engine: str, against: str
 ) -> Parity:
@@ -259,6 +230,7 @@ def parity(
         count=len(ids),
         identical=len(ids) - len(differing),
         identical_after_normalisation=len(normalised),
+        identical_share=(len(ids) - len(differing)) / len(ids) if ids else 0.0,
         exact_match_delta=ours.exact_match - theirs.exact_match,
         f1_delta=ours.f1 - theirs.f1,
         differing_ids=tuple(differing[:20]),

@@ -10,8 +10,10 @@ included), the in-process accuracy of every engine on the first 2,000 SQuAD ques
 is compared with its engine's answers, and the ONNX engines with torch's) and the CUDA torch size
 (cached). After: targets, bench/results/, and the README sections.
 
-A scenario that cannot run (a part of the harness missing, no bucket, ...) is recorded under
-``skipped`` with the reason; one that fails is recorded under ``errors``; neither stops the
+The results are one ``results.BenchResults``: each scenario returns its record (``records.py``)
+into the run's ``RunRecord``. A scenario that cannot run (a part of the harness missing, no
+bucket, ...) is recorded under ``skipped`` with the reason; one that fails is recorded under
+``errors``; neither stops the
 run, and the stack is destroyed whatever happens. The whole run has a time budget; scenarios
 stop early (``truncated``) when it is spent, and runs not started by then are skipped. Results are
 saved after each run, so a crash keeps what was measured.
@@ -20,7 +22,6 @@ saved after each run, so a crash keeps what was measured.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 import traceback
@@ -31,6 +32,8 @@ from typing import Any
 from harness.bench import adapters, inprocess, options, records, report, squad, torchsize
 from harness.bench.fleet import FleetPlan, FleetRun, bench_fleet
 from harness.bench.qa_adapter import QA_CODE
+from harness.bench.records import Reference, RunRecord
+from harness.bench.results import BenchResults, CudaTorch, EngineParity, InprocessScore, Settings, run_key
 from harness.bench.scenarios import (
     Deadline,
     Target,
@@ -70,44 +73,49 @@ def _now() -> str:
 
 
 class _Recorder:
-    """Runs one run's scenarios (a variant with a catalog), keeping results, skips and errors apart."""
+    """Runs one run's scenarios (a variant with a catalog), keeping results, skips and errors apart.
 
-    def __init__(self, data: dict[str, Any], deadline: Deadline) -> None:
+    ``measure`` returns the scenario's record, stored as the field ``name`` of the run's record
+    (or of ``into``: the old strategy's is the results' own).
+    """
+
+    def __init__(self, data: RunRecord, deadline: Deadline) -> None:
         self.data = data
         self.deadline = deadline
 
-    def __call__(self, name: str, title: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    def __call__(self, name: str, title: str, measure: Callable[[], Any], into: Any = None) -> Any:
         if self.deadline.expired():
-            self.data["skipped"][name] = "the benchmark's time budget was spent"
+            self.data.skipped[name] = "the benchmark's time budget was spent"
             return None
         try:
             with step(title):
-                self.data[name] = measure()
+                value = measure()
         except adapters.UnavailableError as exc:
-            self.data["skipped"][name] = str(exc)
+            self.data.skipped[name] = str(exc)
             say(f"    skipped: {exc}")
             return None
         except Exception as exc:
-            self.data["errors"][name] = f"{type(exc).__name__}: {exc}"
+            self.data.errors[name] = f"{type(exc).__name__}: {exc}"
             say(traceback.format_exc(limit=4))
             return None
-        return self.data[name]
+        setattr(self.data if into is None else into, name, value)
+        return value
 
 
-def _cuda_torch() -> dict[str, Any]:
+def _cuda_torch() -> CudaTorch:
     estimate = torchsize.cuda_torch_estimate()
-    return {
-        "torch_version": estimate["torch_version"],
-        "torch_wheel": estimate["torch"]["filename"],
-        "wheel_bytes": estimate["wheel_bytes"],
-        "installed_bytes": estimate["installed_bytes"],
-        "image_bytes": estimate["image_bytes"],
-        "packages": 1 + len(estimate["cuda_only_packages"]),
-        "cpu_torch_installed_bytes": torchsize.installed_size("torch"),
-        "cpu_torch_image_bytes": torchsize.installed_size("torch", trimmed=True),
-        "fetched_at": estimate["fetched_at"],
-        "cache": str(torchsize.CACHE_PATH.relative_to(REPO_ROOT)),
-    }
+    return CudaTorch(
+        torch_version=estimate["torch_version"],
+        torch_wheel=estimate["torch"]["filename"],
+        wheel_bytes=estimate["wheel_bytes"],
+        installed_bytes=estimate["installed_bytes"],
+        image_bytes=estimate["image_bytes"],
+        packages=1 + len(estimate["cuda_only_packages"]),
+        cpu_torch_installed_bytes=torchsize.installed_size("torch"),
+        cpu_torch_image_bytes=torchsize.installed_size("torch", trimmed=True),
+        fetched_at=estimate["fetched_at"],
+        cache=str(torchsize.CACHE_PATH.relative_to(REPO_ROOT)),
+    )
 
 
 def _inprocess_accuracy(
@@ -128,30 +136,25 @@ def _inprocess_accuracy(
 
 def _accuracy_summary(
     pool: inprocess.ModelPool, runs: dict[str, dict[str, inprocess.AccuracyRun]]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, dict[str, InprocessScore]]:
     """Per catalog and model: EM/F1, and for torch the hf-cache README's figures beside them."""
-    from harness.bench.scenarios import ACCURACY_TOLERANCE
-
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, InprocessScore]] = {}
     for catalog, by_model in runs.items():
         out[catalog] = {}
         for model_type, run in by_model.items():
             engine = pool.engine(catalog, model_type)
             # The README's figures are torch's (its recipe on the HuggingFace weights).
             reference = squad.reference_score(model_type, run.score.count) if engine == TORCH else None
-            matches = None
-            if reference:
-                matches = (
-                    abs(run.score.exact_match - reference[0]) <= ACCURACY_TOLERANCE
-                    and abs(run.score.f1 - reference[1]) <= ACCURACY_TOLERANCE
-                )
-            out[catalog][model_type] = {
-                **run.score.as_dict(),
-                "engine": engine,
-                "seconds": run.seconds,
-                "reference": None if not reference else {"exact_match": reference[0], "f1": reference[1]},
-                "matches_reference": matches,
-            }
+            matches = run.score.agrees_with(*reference) if reference else None
+            out[catalog][model_type] = InprocessScore(
+                exact_match=run.score.exact_match,
+                f1=run.score.f1,
+                count=run.score.count,
+                engine=engine,
+                seconds=run.seconds,
+                reference=Reference(*reference) if reference else None,
+                matches_reference=matches,
+            )
     return out
 
 
@@ -159,12 +162,12 @@ def _engine_parity(
     pool: inprocess.ModelPool,
     runs: dict[str, dict[str, inprocess.AccuracyRun]],
     questions: Sequence[squad.Question],
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, EngineParity]:
     """Each non-torch catalog's in-process answers against the torch catalog's, model by model."""
     baseline = next((c for c in runs if pool.catalogs[c].engine == TORCH), None)
     if baseline is None:
         return {}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, EngineParity] = {}
     for catalog, by_model in runs.items():
         if catalog == baseline:
             continue
@@ -177,8 +180,8 @@ def _engine_parity(
                     runs[baseline][model_type],
                     pool.engine(catalog, model_type),
                     pool.engine(baseline, model_type),
-                ).as_dict()
-        out[catalog] = {"against": baseline, "models": models}
+                )
+        out[catalog] = EngineParity(against=baseline, models=models)
     return out
 
 
@@ -204,22 +207,16 @@ def bench_run(
     inprocess_runs: dict[str, inprocess.AccuracyRun],
     warm_requests: int,
     cold_start_count: int,
-    cuda: dict[str, Any] | None,
+    cuda: CudaTorch | None,
     deadline: Deadline,
-    results: dict[str, Any],
-) -> dict[str, Any]:
+    results: BenchResults,
+) -> RunRecord:
     """Deploy ``catalog`` on ``variant``, run every scenario, destroy; the run's part of the results."""
-    data: dict[str, Any] = {
-        "variant": variant,
-        "catalog": catalog.name,
-        "engine": catalog.engine,
-        "skipped": {},
-        "errors": {},
-    }
+    data = RunRecord(variant=variant, catalog=catalog.name, engine=catalog.engine)
     name = f"{variant} · {catalog.engine}"
     if deadline.expired():
-        data["skipped"]["deploy"] = "the benchmark's time budget was spent"
-        data["seconds"] = 0.0
+        data.skipped["deploy"] = "the benchmark's time budget was spent"
+        data.seconds = 0.0
         return data
     record = _Recorder(data, deadline)
     model_types = catalog.model_types
@@ -228,11 +225,11 @@ def bench_run(
     try:
         with step(f"deploy {variant} (catalog {catalog.name}, engine {catalog.engine})"):
             deployment = adapters.deploy(variant, catalog.name)
-        data["deploy_s"] = time.monotonic() - started
+        data.deploy_s = time.monotonic() - started
         target = Target.from_deployment(deployment)
-        data["function_name"] = target.function_name
-        data["api_url"] = target.api_url
-        cpu_torch = (cuda or {}).get("cpu_torch_image_bytes")
+        data.function_name = target.function_name
+        data.api_url = target.api_url
+        cpu_torch = cuda.cpu_torch_image_bytes if cuda else None
         estimate = torchsize.cuda_torch_estimate() if cuda and TORCH in catalog.runtimes else None
         record(
             "image",
@@ -244,7 +241,7 @@ def bench_run(
             f"{name}: {cold_start_count} cold starts",
             lambda: cold_starts(target, cold_start_count, model_types[0], question, context, deadline),
         )
-        threads = (cold or {}).get("function_threads")
+        threads = cold.function_threads if cold else None
         record(
             "warm",
             f"{name}: warm latency, {warm_requests} requests per model + in-process forward",
@@ -282,49 +279,50 @@ def bench_run(
                 with_reference=_is_torch_only(catalog),
             ),
         )
-        if variant == "efs" and _is_torch_only(catalog) and "old_strategy" not in results:
+        if variant == "efs" and _is_torch_only(catalog) and not results.old_strategy:
             folders, source = _old_strategy_folders(catalog.name, inprocess.model_folders(catalog.name))
             old = record(
                 "old_strategy",
                 "the old sample's strategy, in-process",
                 lambda: old_strategy(folders, OLD_STRATEGY_REPEATS, question, context, source, deadline),
+                into=results,
             )
             if old:
-                results["old_strategy"] = {**data.pop("old_strategy"), "catalog": catalog.name}
+                old.catalog = catalog.name
     except Exception as exc:
-        data["errors"]["deploy"] = f"{type(exc).__name__}: {exc}"
+        data.errors["deploy"] = f"{type(exc).__name__}: {exc}"
         say(traceback.format_exc(limit=4))
     finally:
         try:
             adapters.destroy(variant)
         except Exception as exc:
-            data["errors"]["destroy"] = f"{type(exc).__name__}: {exc}"
+            data.errors["destroy"] = f"{type(exc).__name__}: {exc}"
             say(f"    destroy {variant} failed: {exc}")
-    data["seconds"] = time.monotonic() - started
+    data.seconds = time.monotonic() - started
     return data
 
 
-def print_targets(results: dict[str, Any]) -> None:
-    for check in results.get("targets", []):
+def print_targets(results: BenchResults) -> None:
+    for check in results.targets:
         say(
-            f"    [{verdict(check['met']):>12}] {check['variant']}: {check['name']}: {check['value']} "
-            f"(goal {check['target']})"
+            f"    [{verdict(check.met):>12}] {check.variant}: {check.name}: {check.value} "
+            f"(goal {check.target})"
         )
 
 
-def finish(results: dict[str, Any], out_dir: Path, readmes: Sequence[Path] = READMES) -> Path:
+def finish(results: BenchResults, out_dir: Path, readmes: Sequence[Path] = READMES) -> Path:
     """Targets, files under ``out_dir``, README sections; returns the results JSON path."""
-    results["targets"] = [check.as_dict() for check in evaluate(results)]
-    paths = report.write_results(results, out_dir)
+    results.targets = evaluate(results)
+    written = report.write_results(results, out_dir)
     for readme in readmes:
-        results_link = os.path.relpath(paths["markdown"], readme.parent)
+        results_link = os.path.relpath(written.markdown, readme.parent)
         method_link = os.path.relpath(REPO_ROOT / "bench" / "README.md", readme.parent)
         section = report.readme_section(results, results_link, method_link)
         if report.update_readme(readme, section):
             say(f"    updated the benchmark section of {readme}")
         elif readme.is_file():
             say(f"    {readme} has no {report.START_MARKER} ... {report.END_MARKER} markers: not updated")
-    return paths["json"]
+    return written.json
 
 
 def _check_catalogs(catalogs: Sequence[str]) -> list[str]:
@@ -376,29 +374,27 @@ def run_benchmark(
     pool = inprocess.ModelPool(infos)
     model_types = sorted({mt for info in infos.values() for mt in info.model_types})
     accuracy_questions = max(questions, inprocess_questions)
-    results: dict[str, Any] = {
-        "schema": records.SCHEMA,
-        "started_at": _now(),
-        "machine": report.machine_info(),
-        "settings": {
-            "variants": list(variants),
-            "catalogs": catalog_names,
-            "model_types": model_types,
-            "questions": questions,
-            "inprocess_questions": accuracy_questions,
-            "warm_requests": warm_requests,
-            "cold_starts": cold_starts,
-            "concurrency_levels": list(CONCURRENCY_LEVELS),
-            "switch_rounds": SWITCH_ROUNDS,
-            "s3_repeats": S3_REPEATS,
-            "old_strategy_repeats": OLD_STRATEGY_REPEATS,
-            "percentiles": "nearest-rank",
-            "qa_backend": QA_CODE,
-            "time_budget_s": time_budget_s,
-        },
-        "catalogs": {name: info.as_dict() for name, info in infos.items()},
-        "runs": {},
-    }
+    results = BenchResults(
+        started_at=_now(),
+        machine=report.machine_info(),
+        settings=Settings(
+            variants=list(variants),
+            catalogs=catalog_names,
+            model_types=model_types,
+            questions=questions,
+            inprocess_questions=accuracy_questions,
+            warm_requests=warm_requests,
+            cold_starts=cold_starts,
+            concurrency_levels=list(CONCURRENCY_LEVELS),
+            switch_rounds=SWITCH_ROUNDS,
+            s3_repeats=S3_REPEATS,
+            old_strategy_repeats=OLD_STRATEGY_REPEATS,
+            percentiles="nearest-rank",
+            qa_backend=QA_CODE,
+            time_budget_s=time_budget_s,
+        ),
+        catalogs={name: info.info() for name, info in infos.items()},
+    )
     matrix = [(v, c) for v in variants for c in catalog_names]
     say(
         f"==> benchmark {len(matrix)} runs ({', '.join(variants)} x {', '.join(catalog_names)}): "
@@ -408,22 +404,22 @@ def run_benchmark(
     )
     try:
         with step("default CUDA torch size (PyPI metadata, cached)"):
-            results["cuda_torch"] = _cuda_torch()
+            results.cuda_torch = _cuda_torch()
     except Exception as exc:
-        results["cuda_torch"] = {"error": f"{type(exc).__name__}: {exc}"}
+        results.cuda_torch = CudaTorch(error=f"{type(exc).__name__}: {exc}")
         say(f"    no CUDA torch estimate: {exc}")
     squad_questions = squad.load_questions(accuracy_questions)
     endpoint_questions = squad_questions[:questions]
     with step(f"in-process accuracy on {len(squad_questions)} questions ({', '.join(catalog_names)})"):
         runs = _inprocess_accuracy(pool, catalog_names, squad_questions)
-    results["inprocess_accuracy"] = _accuracy_summary(pool, runs)
-    results["engine_parity"] = _engine_parity(pool, runs, squad_questions)
-    results["settings"]["inprocess_model_load_ms"] = pool.load_ms
+    results.inprocess_accuracy = _accuracy_summary(pool, runs)
+    results.engine_parity = _engine_parity(pool, runs, squad_questions)
+    results.settings.inprocess_model_load_ms = pool.load_ms
 
-    cuda = results["cuda_torch"] if "error" not in results["cuda_torch"] else None
+    cuda = results.cuda_torch if results.cuda_torch.error is None else None
     for index, (variant, catalog) in enumerate(matrix, 1):
         say(f"==> run {index}/{len(matrix)}: {variant} with catalog {catalog} ({infos[catalog].engine})")
-        results["runs"][records.run_key(variant, catalog)] = bench_run(
+        results.runs[run_key(variant, catalog)] = bench_run(
             variant,
             catalog=infos[catalog],
             pool=pool,
@@ -437,19 +433,19 @@ def run_benchmark(
         )
         report.write_json(results, out_dir)  # keep what was measured so far
 
-    if "old_strategy" not in results and not deadline.expired():
+    if not results.old_strategy and not deadline.expired():
         question, context = adapters.example_request()
         torch_catalog = next((c for c in catalog_names if _is_torch_only(infos[c])), catalog_names[0])
         folders, source = _old_strategy_folders(None, inprocess.model_folders(torch_catalog))
         with step("the old sample's strategy, in-process (no EFS run of a torch catalog)"):
-            results["old_strategy"] = {
-                **old_strategy(folders, OLD_STRATEGY_REPEATS, question, context, source, deadline),
-                "catalog": torch_catalog,
-            }
+            results.old_strategy = old_strategy(
+                folders, OLD_STRATEGY_REPEATS, question, context, source, deadline
+            )
+            results.old_strategy.catalog = torch_catalog
     if fleet_plan is not None:
         run_fleets(results, variants, fleet_plan, deadline, out_dir)
-    results["finished_at"] = _now()
-    results["duration_s"] = time.monotonic() - started
+    results.finished_at = _now()
+    results.duration_s = time.monotonic() - started
     path = finish(results, out_dir, readmes)
     say("==> targets")
     print_targets(results)
@@ -457,14 +453,13 @@ def run_benchmark(
 
 
 def run_fleets(
-    results: dict[str, Any], variants: Sequence[str], plan: FleetPlan, deadline: Deadline, out_dir: Path
+    results: BenchResults, variants: Sequence[str], plan: FleetPlan, deadline: Deadline, out_dir: Path
 ) -> None:
-    """The fleet scenario on each variant, into ``results["fleet"]``, saved after each."""
-    results.setdefault("settings", {})["fleet"] = plan.as_dict()
-    fleet = results.setdefault("fleet", {})
+    """The fleet scenario on each variant, into ``results.fleet``, saved after each phase."""
+    results.settings.fleet = plan.as_dict()
 
     def save(run: FleetRun) -> None:
-        fleet[run.variant] = run.as_dict()
+        results.fleet[run.variant] = run.as_dict()
         report.write_json(results, out_dir)
 
     for variant in variants:
@@ -481,9 +476,9 @@ def run_fleet_only(
     """Only the fleet scenario, merged into ``out_dir``'s results.json (its other runs kept)."""
     existing = out_dir / report.RESULTS_JSON
     if existing.is_file():
-        results = records.upgrade(json.loads(existing.read_text()))
+        results = BenchResults.load(existing)
     else:
-        results = {"schema": records.SCHEMA, "started_at": _now(), "machine": report.machine_info()}
+        results = BenchResults(started_at=_now(), machine=report.machine_info())
     run_fleets(results, variants, plan, Deadline(time_budget_s), out_dir)
     path = finish(results, out_dir, readmes)
     say("==> targets")
@@ -523,8 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.report_only:
-        results = records.upgrade(json.loads((args.out / report.RESULTS_JSON).read_text()))
-        print(f"results: {finish(results, args.out)}")
+        print(f"results: {finish(BenchResults.load(args.out / report.RESULTS_JSON), args.out)}")
         return 0
     print(f"results: {run_from_args(args, args.out)}")
     return 0

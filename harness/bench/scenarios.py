@@ -1,4 +1,4 @@
-"""The measurements, one function per scenario, each returning a JSON-ready dict.
+"""The measurements, one function per scenario, each returning its record (``records.py``).
 
 Every scenario takes the deployed ``Target`` and a ``Deadline``; loops stop when the deadline
 passes and say so (``"truncated": true``) instead of running past the benchmark's time budget.
@@ -19,16 +19,33 @@ from typing import Any
 
 from harness.bench import adapters, inprocess, logparse
 from harness.bench.client import ApiClient, ApiResult
-from harness.bench.squad import Question, normalize_answer, reference_score, score
-from harness.bench.stats import median, percentile, ratio, summarize, throughput
+from harness.bench.records import (
+    Accuracy,
+    AccuracyModel,
+    ColdSample,
+    ColdStart,
+    Concurrency,
+    ConcurrencyLevel,
+    Image,
+    OldStrategy,
+    OldStrategyModel,
+    Reference,
+    S3Throughput,
+    ScaleOut,
+    Summary,
+    Switching,
+    SwitchModel,
+    SwitchSample,
+    Warm,
+    WarmModel,
+)
+from harness.bench.squad import ACCURACY_TOLERANCE, Question, normalize_answer, reference_score, score
+from harness.bench.stats import median, percentile, ratio, throughput
 from harness.progress import say
 
 WARMUP_REQUESTS = 5
 LOG_WAIT_SECONDS = 10.0
 SCALE_OUT_BURSTS = 10  # bursts a concurrency level may send until that many environments run
-# Endpoint and in-process accuracy "agree" within this many points (EM and F1); the in-process
-# run "matches" ../shared/hf-cache/README.md within it too. Identical answers give 0.00.
-ACCURACY_TOLERANCE = 0.5
 MB = 1_000_000
 
 
@@ -114,7 +131,7 @@ def _new_environment_log(
         time.sleep(0.2)
 
 
-def _cold_request(target: Target, model_type: str, question: str, context: str) -> dict[str, Any]:
+def _cold_request(target: Target, model_type: str, question: str, context: str) -> ColdSample:
     """Reset the function's environments, send one request, break its latency down."""
     before = adapters.env_logs(target.function_name)
     stopped = adapters.reset_environments(target.function_name)
@@ -122,50 +139,50 @@ def _cold_request(target: Target, model_type: str, question: str, context: str) 
         result = client.ask(model_type, question, context)
     env_id, log = _new_environment_log(target.function_name, before, LOG_WAIT_SECONDS)
     breakdown = logparse.cold_start_breakdown(result.latency_ms, result.timings_ms, log)
-    return {
-        "status": result.status,
-        "error": result.error,
-        "cold": env_id is not None,
-        "env_id": env_id,
-        "environments_stopped": stopped,
-        "timings_ms": result.timings_ms,
-        "init_ms": log.init_timings_ms,
-        "eager": log.eager,
-        "threads": log.threads,
-        "breakdown_ms": breakdown,
-    }
+    return ColdSample(
+        status=result.status,
+        error=result.error,
+        cold=env_id is not None,
+        env_id=env_id,
+        environments_stopped=stopped,
+        timings_ms=result.timings_ms,
+        init_ms=log.init_timings_ms,
+        eager=log.eager,
+        threads=log.threads,
+        breakdown_ms=breakdown,
+    )
 
 
 def cold_starts(
     target: Target, count: int, model_type: str, question: str, context: str, deadline: Deadline
-) -> dict[str, Any]:
+) -> ColdStart:
     """``count`` cold starts: each a fresh environment's first answer, broken down from its logs."""
-    samples: list[dict[str, Any]] = []
+    samples: list[ColdSample] = []
     tick = Ticker(f"{target.variant} cold starts", count, every=0.0)
     for index in range(count):
         if deadline.expired():
             break
         samples.append(_cold_request(target, model_type, question, context))
         tick(index + 1)
-    good = [s for s in samples if s["status"] == 200 and s["cold"]]
+    good = [s for s in samples if s.status == 200 and s.cold]
     parts = (*logparse.BREAKDOWN_PARTS, "total", "model_fetch_raw", "init_total")
     medians: dict[str, float | None] = {}
     for part in parts:
-        values = [s["breakdown_ms"][part] for s in good if s["breakdown_ms"].get(part) is not None]
+        values = [v for s in good if (v := s.breakdown_ms.get(part)) is not None]
         medians[part] = median(values) if values else None
-    totals = [s["breakdown_ms"]["total"] for s in good]
-    threads = Counter(s["threads"] for s in good if s["threads"])
-    return {
-        "model_type": model_type,
-        "requested": count,
-        "count": len(samples),
-        "ok": len(good),
-        "truncated": len(samples) < count,
-        "median_ms": medians,
-        "total_ms": summarize(totals),
-        "function_threads": threads.most_common(1)[0][0] if threads else None,
-        "samples": samples,
-    }
+    totals = [s.breakdown_ms["total"] for s in good]
+    threads = Counter(s.threads for s in good if s.threads)
+    return ColdStart(
+        model_type=model_type,
+        requested=count,
+        count=len(samples),
+        ok=len(good),
+        truncated=len(samples) < count,
+        median_ms=medians,
+        total_ms=Summary.of(totals),
+        function_threads=threads.most_common(1)[0][0] if threads else None,
+        samples=samples,
+    )
 
 
 # --- warm latency ------------------------------------------------------------------------------
@@ -191,13 +208,13 @@ def warm_latency(
     context: str,
     deadline: Deadline,
     threads: int | None = None,
-) -> dict[str, Any]:
+) -> Warm:
     """Per model: ``requests`` warm requests end to end, then the in-process forward beside them.
 
     The in-process side runs the catalog's model on the same engine, from the same files, with the
     function's thread count (an ONNX session is created with it: ORT fixes threads per session).
     """
-    models: dict[str, Any] = {}
+    models: dict[str, WarmModel] = {}
     with target.client() as client:
         for model_type in model_types:
             if deadline.expired():
@@ -228,28 +245,28 @@ def warm_latency(
             )
             e2e_p50, forward_p50, answer_p50 = _p50(e2e), _p50(local.forward_ms), _p50(local.answer_ms)
             server_p50 = _p50(server)
-            models[model_type] = {
-                "requests": len(e2e),
-                "errors": errors,
-                "truncated": len(e2e) + errors < requests,
-                "engine": pool.engine(catalog, model_type),
+            models[model_type] = WarmModel(
+                requests=len(e2e),
+                errors=errors,
+                truncated=len(e2e) + errors < requests,
+                engine=pool.engine(catalog, model_type),
                 # what the function says answered (its response's model.engine): must be the above
-                "served_engines": dict(served),
-                "end_to_end_ms": summarize(e2e),
-                "function_inference_ms": summarize(server),
-                "inprocess_forward_ms": summarize(local.forward_ms),
-                "inprocess_answer_ms": summarize(local.answer_ms),
-                "inprocess_threads": local.threads,
-                "windows": local.windows,
+                served_engines=dict(served),
+                end_to_end_ms=Summary.of(e2e),
+                function_inference_ms=Summary.of(server),
+                inprocess_forward_ms=Summary.of(local.forward_ms),
+                inprocess_answer_ms=Summary.of(local.answer_ms),
+                inprocess_threads=local.threads,
+                windows=local.windows,
                 # The overhead the issue targets: end to end minus the bare forward, both p50.
-                "overhead_p50_ms": None if e2e_p50 is None else e2e_p50 - (forward_p50 or 0.0),
+                overhead_p50_ms=None if e2e_p50 is None else e2e_p50 - (forward_p50 or 0.0),
                 # ... and where it goes: tokenising + decoding, the function outside its inference
                 # timer plus the HTTP/gateway/runtime hops.
-                "tokenize_decode_p50_ms": (answer_p50 or 0.0) - (forward_p50 or 0.0),
-                "outside_inference_p50_ms": None if e2e_p50 is None else e2e_p50 - (server_p50 or 0.0),
-                "samples_ms": {"end_to_end": _round(e2e), "inprocess_forward": _round(local.forward_ms)},
-            }
-    return {"models": models, "threads": threads, "truncated": len(models) < len(model_types)}
+                tokenize_decode_p50_ms=(answer_p50 or 0.0) - (forward_p50 or 0.0),
+                outside_inference_p50_ms=None if e2e_p50 is None else e2e_p50 - (server_p50 or 0.0),
+                samples_ms={"end_to_end": _round(e2e), "inprocess_forward": _round(local.forward_ms)},
+            )
+    return Warm(models=models, threads=threads, truncated=len(models) < len(model_types))
 
 
 # --- model switching ---------------------------------------------------------------------------
@@ -273,9 +290,9 @@ def _is_reload(result: ApiResult) -> bool:
 
 def model_switching(
     target: Target, model_types: Sequence[str], rounds: int, question: str, context: str, deadline: Deadline
-) -> dict[str, Any]:
+) -> Switching:
     """Alternate the models ``rounds`` times after each was loaded once; count reloads."""
-    sequence: list[dict[str, Any]] = []
+    sequence: list[SwitchSample] = []
     with target.client() as client:
         initial = {mt: _is_reload(client.ask(mt, question, context)) for mt in model_types}
         models_before = client.models().body.get("models", {})
@@ -286,40 +303,40 @@ def model_switching(
             model_type = model_types[index % len(model_types)]
             result = client.ask(model_type, question, context)
             sequence.append(
-                {
-                    "model_type": model_type,
-                    "status": result.status,
-                    "latency_ms": round(result.latency_ms, 3),
-                    "reload": _is_reload(result),
-                    "timings_ms": result.timings_ms,
-                }
+                SwitchSample(
+                    model_type=model_type,
+                    status=result.status,
+                    latency_ms=round(result.latency_ms, 3),
+                    reload=_is_reload(result),
+                    timings_ms=result.timings_ms,
+                )
             )
         models_after = client.models().body.get("models", {})
     loads_after, misses_after = _log_counters(target.function_name)
     per_model = {}
     for model_type in model_types:
-        mine = [s for s in sequence if s["model_type"] == model_type and s["status"] == 200]
-        per_model[model_type] = {
-            "requests": len(mine),
-            "reloads": sum(s["reload"] for s in mine),
-            "latency_ms": summarize([s["latency_ms"] for s in mine]),
-        }
-    reloads = sum(s["reload"] for s in sequence if s["status"] == 200)
-    return {
-        "rounds": rounds,
-        "requests": len(sequence),
-        "errors": sum(s["status"] != 200 for s in sequence),
-        "reloads": reloads,
-        "cache_hits": sum(not s["reload"] for s in sequence if s["status"] == 200),
-        "reloads_from_logs": sum((loads_after - loads_before).values()),
-        "cache_misses_from_logs": sum((misses_after - misses_before).values()),
-        "loaded_on_first_request": initial,
-        "models_before": models_before,
-        "models_after": models_after,
-        "per_model": per_model,
-        "truncated": len(sequence) < rounds * len(model_types),
-        "sequence": sequence,
-    }
+        mine = [s for s in sequence if s.model_type == model_type and s.status == 200]
+        per_model[model_type] = SwitchModel(
+            requests=len(mine),
+            reloads=sum(s.reload for s in mine),
+            latency_ms=Summary.of([s.latency_ms for s in mine]),
+        )
+    answered = [s for s in sequence if s.status == 200]
+    return Switching(
+        rounds=rounds,
+        requests=len(sequence),
+        errors=len(sequence) - len(answered),
+        reloads=sum(s.reload for s in answered),
+        cache_hits=sum(not s.reload for s in answered),
+        reloads_from_logs=sum((loads_after - loads_before).values()),
+        cache_misses_from_logs=sum((misses_after - misses_before).values()),
+        loaded_on_first_request=initial,
+        models_before=models_before,
+        models_after=models_after,
+        per_model=per_model,
+        truncated=len(sequence) < rounds * len(model_types),
+        sequence=sequence,
+    )
 
 
 # --- S3 download throughput --------------------------------------------------------------------
@@ -349,7 +366,7 @@ def _raw_get_seconds(s3: Any, bucket: str, keys: Sequence[str]) -> tuple[float, 
 
 def s3_throughput(
     target: Target, repeats: int, question: str, context: str, deadline: Deadline
-) -> dict[str, Any]:
+) -> S3Throughput:
     """The function's model download rate against a plain boto3 GET of the same objects.
 
     The function side: in a fresh environment, the first request for a lazy model downloads it
@@ -375,30 +392,30 @@ def s3_throughput(
         seconds, size = _raw_get_seconds(s3, bucket, keys)
         raw_rates.append(size / MB / seconds)
         sample = _cold_request(target, model_type, question, context)
-        fetch_ms = sample["timings_ms"].get("fetch", 0.0)
-        if sample["status"] == 200 and fetch_ms > 0:
+        fetch_ms = sample.timings_ms.get("fetch", 0.0)
+        if sample.status == 200 and fetch_ms > 0:
             function_rates.append(model.size / MB / (fetch_ms / 1000.0))
-        for eager_type, timing in (sample["eager"] or {}).items():
+        for eager_type, timing in (sample.eager or {}).items():
             eager_fetch = timing.get("fetch") if isinstance(timing, dict) else None
             if eager_type in manifest.models and eager_fetch:
                 size_mb = manifest.models[eager_type].size / MB
                 eager_rates.setdefault(eager_type, []).append(size_mb / (eager_fetch / 1000.0))
     raw_median = median(raw_rates) if raw_rates else None
     function_median = median(function_rates) if function_rates else None
-    return {
-        "bucket": bucket,
-        "model_type": model_type,
-        "model_bytes": model.size,
-        "files": len(keys),
-        "raw_get_mb_s": summarize(raw_rates),
-        "function_mb_s": summarize(function_rates),
-        "eager_at_init_mb_s": {mt: summarize(v) for mt, v in eager_rates.items()},
-        "raw_median_mb_s": raw_median,
-        "function_median_mb_s": function_median,
-        "function_to_raw": ratio(function_median, raw_median),
-        "repeats": len(raw_rates),
-        "truncated": len(raw_rates) < repeats,
-    }
+    return S3Throughput(
+        bucket=bucket,
+        model_type=model_type,
+        model_bytes=model.size,
+        files=len(keys),
+        raw_get_mb_s=Summary.of(raw_rates),
+        function_mb_s=Summary.of(function_rates),
+        eager_at_init_mb_s={mt: Summary.of(v) for mt, v in eager_rates.items()},
+        raw_median_mb_s=raw_median,
+        function_median_mb_s=function_median,
+        function_to_raw=ratio(function_median, raw_median),
+        repeats=len(raw_rates),
+        truncated=len(raw_rates) < repeats,
+    )
 
 
 # --- concurrency -------------------------------------------------------------------------------
@@ -453,7 +470,7 @@ def concurrency(
     question: str,
     context: str,
     deadline: Deadline,
-) -> dict[str, Any]:
+) -> Concurrency:
     """For each level: scale out, then throughput and latency once the environments are warm.
 
     A level first sends ``level`` requests at once: that burst starts whatever environments the
@@ -462,7 +479,7 @@ def concurrency(
     environments; mixed into one figure, the cold starts hid it (40 requests at concurrency 2
     "ran at" 4 req/s because one of them was a 2.5 s cold start).
     """
-    out: dict[str, Any] = {}
+    out: dict[str, ConcurrencyLevel] = {}
     with target.client() as client:
         _warm_up(client, model_type, question, context, 1)
     for level in levels:
@@ -478,32 +495,31 @@ def concurrency(
         ok = [r.latency_ms for r in results if r.ok]
         statuses = Counter(r.status for r in results)
         burst_ok = [r.latency_ms for r in burst if r.ok]
-        out[str(level)] = {
-            "concurrency": level,
-            "scale_out": {
-                "requests": len(burst),
-                "errors": len(burst) - len(burst_ok),
-                "seconds": burst_seconds,
-                "latency_ms": summarize(burst_ok),
-                "environments_running": running,
-            },
-            "requests": len(results),
-            "errors": len(results) - len(ok),
-            "statuses": {str(k): v for k, v in sorted(statuses.items())},
-            "seconds": seconds,
-            "throughput_rps": throughput(len(ok), seconds),
-            "latency_ms": summarize(ok),
-            "environments_started": len(started),
-            "environments_used": len(used),
-            "containers_running_after": adapters.count_containers(target.function_name),
-        }
-        level_out = out[str(level)]
+        level_out = out[str(level)] = ConcurrencyLevel(
+            concurrency=level,
+            scale_out=ScaleOut(
+                requests=len(burst),
+                errors=len(burst) - len(burst_ok),
+                seconds=burst_seconds,
+                latency_ms=Summary.of(burst_ok),
+                environments_running=running,
+            ),
+            requests=len(results),
+            errors=len(results) - len(ok),
+            statuses={str(k): v for k, v in sorted(statuses.items())},
+            seconds=seconds,
+            throughput_rps=throughput(len(ok), seconds),
+            latency_ms=Summary.of(ok),
+            environments_started=len(started),
+            environments_used=len(used),
+            containers_running_after=adapters.count_containers(target.function_name),
+        )
         say(
             f"    {target.variant} concurrency {level}: scale-out {burst_seconds:.1f} s "
-            f"({len(started)} environment(s) started), then {level_out['throughput_rps'] or 0:.1f} req/s, "
-            f"p95 {level_out['latency_ms'].get('p95', 0):.0f} ms"
+            f"({len(started)} environment(s) started), then {level_out.throughput_rps or 0:.1f} req/s, "
+            f"p95 {level_out.latency_ms.p95 or 0:.0f} ms"
         )
-    return {"model_type": model_type, "levels": out, "truncated": len(out) < len(levels)}
+    return Concurrency(model_type=model_type, levels=out, truncated=len(out) < len(levels))
 
 
 # --- accuracy ----------------------------------------------------------------------------------
@@ -516,14 +532,14 @@ def accuracy(
     inprocess_runs: dict[str, inprocess.AccuracyRun],
     deadline: Deadline,
     with_reference: bool = True,
-) -> dict[str, Any]:
+) -> Accuracy:
     """EM/F1 through the endpoint beside the same engine's in-process answers to the same questions.
 
     ``identical``: every answer is the in-process one (the same code on the same files gives
     that); ``agree``: EM and F1 within ACCURACY_TOLERANCE. ``with_reference``: also compare the
     in-process figures with ../shared/hf-cache/README.md (its numbers are torch's).
     """
-    out: dict[str, Any] = {}
+    out: dict[str, AccuracyModel] = {}
     with target.client() as client:
         for model_type in model_types:
             predictions: dict[str, str] = {}
@@ -547,31 +563,23 @@ def accuracy(
                 if normalize_answer(predictions[q.id]) != normalize_answer(local.predictions.get(q.id, ""))
             ]
             reference = reference_score(model_type, len(answered)) if with_reference else None
-            agree = (
-                abs(endpoint_score.exact_match - local_score.exact_match) <= ACCURACY_TOLERANCE
-                and abs(endpoint_score.f1 - local_score.f1) <= ACCURACY_TOLERANCE
+            agree = endpoint_score.agrees_with(local_score.exact_match, local_score.f1)
+            matches = None if reference is None else local_score.agrees_with(*reference)
+            out[model_type] = AccuracyModel(
+                questions=len(answered),
+                errors=errors,
+                endpoint=endpoint_score,
+                inprocess=local_score,
+                reference=None if reference is None else Reference(*reference),
+                agree=agree,
+                identical=bool(answered) and not differing,
+                matches_reference=matches,
+                differing_answers=len(differing),
+                differing_after_normalisation=len(differing_normalized),
+                differing_ids=differing[:20],
+                truncated=len(answered) < len(questions),
             )
-            matches = None
-            if reference is not None:
-                matches = (
-                    abs(local_score.exact_match - reference[0]) <= ACCURACY_TOLERANCE
-                    and abs(local_score.f1 - reference[1]) <= ACCURACY_TOLERANCE
-                )
-            out[model_type] = {
-                "questions": len(answered),
-                "errors": errors,
-                "endpoint": endpoint_score.as_dict(),
-                "inprocess": local_score.as_dict(),
-                "reference": None if reference is None else {"exact_match": reference[0], "f1": reference[1]},
-                "agree": agree,
-                "identical": bool(answered) and not differing,
-                "matches_reference": matches,
-                "differing_answers": len(differing),
-                "differing_after_normalisation": len(differing_normalized),
-                "differing_ids": differing[:20],
-                "truncated": len(answered) < len(questions),
-            }
-    return {"models": out, "tolerance_points": ACCURACY_TOLERANCE}
+    return Accuracy(models=out, tolerance_points=ACCURACY_TOLERANCE)
 
 
 # --- image size --------------------------------------------------------------------------------
@@ -582,19 +590,13 @@ def image_size(
     cuda_estimate: dict[str, Any] | None,
     cpu_torch_bytes: int | None,
     runtimes: Sequence[str] = ("torch",),
-) -> dict[str, Any]:
+) -> Image:
     """The image's size; for an image with torch, what PyPI's default CUDA torch would have made it."""
     from harness.bench.torchsize import cuda_image_size
 
-    out: dict[str, Any] = {
-        "image_tag": target.image_tag,
-        "image_bytes": target.image_size_bytes,
-        "runtimes": sorted(runtimes),
-    }
+    out = Image(image_tag=target.image_tag, image_bytes=target.image_size_bytes, runtimes=sorted(runtimes))
     if "torch" in runtimes and cuda_estimate and target.image_size_bytes and cpu_torch_bytes:
-        out["cuda_torch_image_bytes"] = cuda_image_size(
-            target.image_size_bytes, cuda_estimate, cpu_torch_bytes
-        )
+        out.cuda_torch_image_bytes = cuda_image_size(target.image_size_bytes, cuda_estimate, cpu_torch_bytes)
     return out
 
 
@@ -603,20 +605,19 @@ def image_size(
 
 def old_strategy(
     folders: dict[str, Path], repeats: int, question: str, context: str, source: str, deadline: Deadline
-) -> dict[str, Any]:
+) -> OldStrategy:
     """Per model: the old EFS handler's per-invocation load + answer, in-process, ``repeats`` times."""
-    models: dict[str, Any] = {}
+    models: dict[str, OldStrategyModel] = {}
     for model_type, folder in sorted(folders.items()):
         if deadline.expired():
             break
         calls = inprocess.time_old_strategy(folder, question, context, repeats)
-        models[model_type] = {
-            "folder": str(folder),
-            "answer": calls[-1].answer if calls else "",
-            "total_ms": summarize([c.total_ms for c in calls]),
-            "load_ms": summarize([c.load_ms for c in calls]),
-            "inference_ms": summarize([c.inference_ms for c in calls]),
-        }
-        p50 = models[model_type]["total_ms"].get("p50", 0)
-        say(f"    old strategy {model_type}: p50 {p50:.0f} ms per request")
-    return {"files": source, "repeats": repeats, "models": models}
+        models[model_type] = OldStrategyModel(
+            folder=str(folder),
+            answer=calls[-1].answer if calls else "",
+            total_ms=Summary.of([c.total_ms for c in calls]),
+            load_ms=Summary.of([c.load_ms for c in calls]),
+            inference_ms=Summary.of([c.inference_ms for c in calls]),
+        )
+        say(f"    old strategy {model_type}: p50 {models[model_type].total_ms.p50 or 0:.0f} ms per request")
+    return OldStrategy(files=source, repeats=repeats, models=models)

@@ -17,10 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.bench.jsonrecord import Record
 from harness.paths import shared_dir
 
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+# Two EM/F1 figures "agree" within this many points: the endpoint with the in-process run of the
+# same engine, and the in-process run with ../shared/hf-cache/README.md. Identical answers give 0.00.
+ACCURACY_TOLERANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -34,15 +38,16 @@ class Question:
 
 
 @dataclass(frozen=True)
-class Score:
+class Score(Record):
     """Exact match and F1 in percent over ``count`` questions."""
 
-    exact_match: float
-    f1: float
-    count: int
+    exact_match: float = 0.0
+    f1: float = 0.0
+    count: int = 0
 
-    def as_dict(self) -> dict[str, float | int]:
-        return {"exact_match": self.exact_match, "f1": self.f1, "count": self.count}
+    def agrees_with(self, exact_match: float, f1: float, tolerance: float = ACCURACY_TOLERANCE) -> bool:
+        """Both EM and F1 within ``tolerance`` points of the given ones (the one tolerance check)."""
+        return abs(self.exact_match - exact_match) <= tolerance and abs(self.f1 - f1) <= tolerance
 
 
 def dev_set_path() -> Path:

@@ -22,11 +22,11 @@ Between engines, in the same benchmark run:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from harness.bench.records import INT8, ONNX, TORCH, RunRecord, TargetCheck, Warm
+from harness.bench.results import BenchResults, Run
+from harness.bench.squad import Score
 
-from harness.bench import records
-from harness.bench.records import INT8, ONNX, TORCH, Run
+__all__ = ["TargetCheck", "evaluate", "verdict"]
 
 WARM_OVERHEAD_MS = 5.0
 # engine -> variant -> seconds
@@ -48,46 +48,23 @@ FP32_IDENTICAL_SHARE = 0.995
 ACCURACY_QUESTIONS = 2000
 
 
-@dataclass(frozen=True)
-class TargetCheck:
-    name: str
-    variant: str  # the run it is about ("oci · onnx-int8"), a variant, "in-process" or "engines"
-    target: str
-    value: str
-    met: bool | None  # None: not measured
-    catalog: str = ""
-    engine: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _get(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def old_strategy_factors(results: dict[str, Any], run: Run) -> dict[str, float]:
+def old_strategy_factors(results: BenchResults, run: Run) -> dict[str, float]:
     """Per model: old strategy p50 / the run's warm end-to-end p50."""
     factors: dict[str, float] = {}
-    old = _get(results, "old_strategy", "models") or {}
-    warm = _get(records.data(results, run), "warm", "models") or {}
-    for model_type, entry in warm.items():
-        old_p50 = _get(old, model_type, "total_ms", "p50")
-        warm_p50 = _get(entry, "end_to_end_ms", "p50")
+    old = results.old_strategy.models
+    for model_type, entry in run.data.warm.models.items():
+        old_p50 = old[model_type].total_ms.p50 if model_type in old else None
+        warm_p50 = entry.end_to_end_ms.p50
         if old_p50 and warm_p50:
             factors[model_type] = old_p50 / warm_p50
     return factors
 
 
-def image_goal(results: dict[str, Any], run: Run) -> int:
+def image_goal(results: BenchResults, run: Run) -> int:
     """The image-size goal of a run: lean S3/EFS image, OCI with int8 models, or the general one."""
     if run.variant == "oci" and run.engine == INT8:
         return OCI_INT8_IMAGE_BYTES
-    if run.variant != "oci" and TORCH not in records.catalog_runtimes(results, run.catalog):
+    if run.variant != "oci" and TORCH not in results.catalog_runtimes(run.catalog):
         return LEAN_IMAGE_BYTES
     return IMAGE_BYTES
 
@@ -96,8 +73,8 @@ def _size(value: float) -> str:
     return f"{value / 1e9:.2f} GB" if value >= 1e9 else f"{value / 1e6:.0f} MB"
 
 
-def _score(entry: dict[str, Any], side: str, metric: str) -> str:
-    value = _get(entry, side, metric)
+def _score(score: Score | None, metric: str) -> str:
+    value = None if score is None else getattr(score, metric)
     return "-" if value is None else f"{value:.2f}"
 
 
@@ -105,15 +82,11 @@ def _check(run: Run, name: str, target: str, value: str, met: bool | None) -> Ta
     return TargetCheck(name, run.label, target, value, met, run.catalog, run.engine)
 
 
-def _check_run(results: dict[str, Any], run: Run) -> list[TargetCheck]:
-    data = records.data(results, run)
+def _check_run(results: BenchResults, run: Run) -> list[TargetCheck]:
+    data = run.data
     checks: list[TargetCheck] = []
 
-    overheads = {
-        mt: m["overhead_p50_ms"]
-        for mt, m in (_get(data, "warm", "models") or {}).items()
-        if m.get("overhead_p50_ms") is not None
-    }
+    overheads = {mt: m.overhead_p50_ms for mt, m in data.warm.models.items() if m.overhead_p50_ms is not None}
     worst = max(overheads.values()) if overheads else None
     checks.append(
         _check(
@@ -126,7 +99,7 @@ def _check_run(results: dict[str, Any], run: Run) -> list[TargetCheck]:
     )
 
     limit = COLD_START_S.get(run.engine, {}).get(run.variant)
-    cold_ms = _get(data, "cold_start", "median_ms", "total")
+    cold_ms = data.cold_start.median_total_ms
     if limit is not None:
         checks.append(
             _check(
@@ -138,7 +111,7 @@ def _check_run(results: dict[str, Any], run: Run) -> list[TargetCheck]:
             )
         )
 
-    reloads = _get(data, "switching", "reloads")
+    reloads = data.switching.reloads
     checks.append(
         _check(
             run,
@@ -162,7 +135,7 @@ def _check_run(results: dict[str, Any], run: Run) -> list[TargetCheck]:
             )
         )
 
-    size = _get(data, "image", "image_bytes")
+    size = data.image.image_bytes
     goal = image_goal(results, run)
     checks.append(
         _check(
@@ -178,57 +151,55 @@ def _check_run(results: dict[str, Any], run: Run) -> list[TargetCheck]:
     return checks
 
 
-def _served_elsewhere(run: Run, data: dict[str, Any]) -> list[str]:
+def _served_elsewhere(run: Run, data: RunRecord) -> list[str]:
     """Models the endpoint answered with another engine than the catalog's (a stale image, ...)."""
     wrong = []
-    for mt, entry in sorted((_get(data, "warm", "models") or {}).items()):
-        expected = entry.get("engine") or run.engine
-        other = {e: n for e, n in (entry.get("served_engines") or {}).items() if e != expected}
+    for mt, entry in sorted(data.warm.models.items()):
+        expected = entry.engine or run.engine
+        other = {e: n for e, n in entry.served_engines.items() if e != expected}
         if other:
             served = ", ".join(f"{engine or 'unknown'} ({n})" for engine, n in other.items())
             wrong.append(f"{mt} served by {served}")
     return wrong
 
 
-def _check_same_engine(run: Run, data: dict[str, Any]) -> TargetCheck:
+def _check_same_engine(run: Run, data: RunRecord) -> TargetCheck:
     """Every endpoint answer is the same engine's in-process answer, and that engine served it."""
     name, goal = "endpoint answers = in-process answers (same engine)", "all identical"
-    models = _get(data, "accuracy", "models") or {}
+    models = data.accuracy.models
     if not models:
         return _check(run, name, goal, "not measured", None)
     parts = [
-        f"{mt}: {e.get('differing_answers', '?')} of {e.get('questions', '?')} differ "
-        f"(EM {_score(e, 'endpoint', 'exact_match')}/{_score(e, 'inprocess', 'exact_match')}, "
-        f"F1 {_score(e, 'endpoint', 'f1')}/{_score(e, 'inprocess', 'f1')})"
+        f"{mt}: {'?' if e.differing_answers is None else e.differing_answers} of "
+        f"{'?' if e.questions is None else e.questions} differ "
+        f"(EM {_score(e.endpoint, 'exact_match')}/{_score(e.inprocess, 'exact_match')}, "
+        f"F1 {_score(e.endpoint, 'f1')}/{_score(e.inprocess, 'f1')})"
         for mt, e in sorted(models.items())
     ]
-    identical = [
-        e.get("identical", e.get("differing_answers") == 0 and bool(e.get("questions")))
-        for e in models.values()
-    ]
+    identical = [e.all_identical for e in models.values()]
     wrong = _served_elsewhere(run, data)
     return _check(run, name, goal, "; ".join(parts + wrong), all(identical) and not wrong)
 
 
-def _ratios(torch_data: dict[str, Any], int8_data: dict[str, Any], *path: str) -> dict[str, float]:
-    """Per model: torch's value / int8's value at ``warm.models.<mt>.<path>``."""
+def _ratios(torch_warm: Warm, int8_warm: Warm) -> dict[str, float]:
+    """Per model: torch's function inference p50 / int8's."""
     out = {}
-    for mt, entry in (_get(int8_data, "warm", "models") or {}).items():
-        ours = _get(entry, *path)
-        theirs = _get(torch_data, "warm", "models", mt, *path)
+    for mt, entry in int8_warm.models.items():
+        ours = entry.function_inference_ms.p50
+        theirs = torch_warm.model(mt).function_inference_ms.p50
         if ours and theirs:
             out[mt] = theirs / ours
     return out
 
 
-def _check_engines_per_variant(results: dict[str, Any]) -> list[TargetCheck]:
+def _check_engines_per_variant(results: BenchResults) -> list[TargetCheck]:
     """int8 against torch, variant by variant (both deployed in the same benchmark run)."""
     checks: list[TargetCheck] = []
-    for variant in records.variants(results):
-        torch_run, int8_run = records.find(results, variant, TORCH), records.find(results, variant, INT8)
+    for variant in results.variants():
+        torch_run, int8_run = results.find(variant, TORCH), results.find(variant, INT8)
         if torch_run is None or int8_run is None:
             continue
-        torch_data, int8_data = records.data(results, torch_run), records.data(results, int8_run)
+        torch_data, int8_data = torch_run.data, int8_run.data
         label, catalog = f"{variant} · {INT8} vs {TORCH}", int8_run.catalog
 
         def check(
@@ -236,7 +207,7 @@ def _check_engines_per_variant(results: dict[str, Any]) -> list[TargetCheck]:
         ) -> TargetCheck:
             return TargetCheck(name, lbl, goal, value, met, cat, INT8)
 
-        speedups = _ratios(torch_data, int8_data, "function_inference_ms", "p50")
+        speedups = _ratios(torch_data.warm, int8_data.warm)
         worst = min(speedups.values()) if speedups else None
         checks.append(
             check(
@@ -247,8 +218,8 @@ def _check_engines_per_variant(results: dict[str, Any]) -> list[TargetCheck]:
             )
         )
 
-        ours = _get(int8_data, "concurrency", "levels", THROUGHPUT_LEVEL, "throughput_rps")
-        theirs = _get(torch_data, "concurrency", "levels", THROUGHPUT_LEVEL, "throughput_rps")
+        ours = int8_data.concurrency.level(THROUGHPUT_LEVEL).throughput_rps
+        theirs = torch_data.concurrency.level(THROUGHPUT_LEVEL).throughput_rps
         ratio = ours / theirs if ours and theirs else None
         checks.append(
             check(
@@ -261,8 +232,8 @@ def _check_engines_per_variant(results: dict[str, Any]) -> list[TargetCheck]:
 
         limit = INT8_COLD_START_RATIO.get(variant)
         if limit is not None:
-            ours = _get(int8_data, "cold_start", "median_ms", "total")
-            theirs = _get(torch_data, "cold_start", "median_ms", "total")
+            ours = int8_data.cold_start.median_total_ms
+            theirs = torch_data.cold_start.median_total_ms
             ratio = ours / theirs if ours and theirs else None
             checks.append(
                 check(
@@ -290,34 +261,32 @@ def _short_note(count: int | None) -> str:
     return "" if count is None or count >= ACCURACY_QUESTIONS else f" (the target is on {ACCURACY_QUESTIONS})"
 
 
-def _check_engines_inprocess(results: dict[str, Any]) -> list[TargetCheck]:
+def _check_engines_inprocess(results: BenchResults) -> list[TargetCheck]:
     """In-process accuracy of the ONNX engines against torch's, model by model."""
     checks: list[TargetCheck] = []
-    torch_catalog = records.catalog_for_engine(results, TORCH)
+    torch_catalog = results.catalog_for_engine(TORCH)
     if torch_catalog is None:
         return checks
-    torch_scores = _get(results, "inprocess_accuracy", torch_catalog) or {}
+    torch_scores = results.inprocess_accuracy.get(torch_catalog) or {}
     for engine in (ONNX, INT8):
-        catalog = records.catalog_for_engine(results, engine)
+        catalog = results.catalog_for_engine(engine)
         if catalog is None:
             continue
-        scores = _get(results, "inprocess_accuracy", catalog) or {}
-        parity = _get(results, "engine_parity", catalog, "models") or {}
+        scores = results.inprocess_accuracy.get(catalog) or {}
+        parity = results.engine_parity[catalog].models if catalog in results.engine_parity else {}
         for mt in sorted(scores):
             ours, theirs = scores[mt], torch_scores.get(mt)
             if not theirs:
                 continue
-            note = _count_note(ours.get("count"))
-            em_delta = ours["exact_match"] - theirs["exact_match"]
-            f1_delta = ours["f1"] - theirs["f1"]
+            note = _count_note(ours.count)
             if engine == INT8:
-                loss = -f1_delta + 0.0  # no '-0.00'
+                loss = theirs.f1 - ours.f1 + 0.0  # no '-0.00'
                 checks.append(
                     TargetCheck(
                         f"int8 F1 loss vs torch ({mt})",
                         "in-process",
                         f"<= {INT8_F1_LOSS:g} point",
-                        f"F1 {ours['f1']:.2f} vs {theirs['f1']:.2f}: loss {loss:.2f}{note}",
+                        f"F1 {ours.f1:.2f} vs {theirs.f1:.2f}: loss {loss:.2f}{note}",
                         loss <= INT8_F1_LOSS,
                         catalog,
                         engine,
@@ -329,25 +298,24 @@ def _check_engines_inprocess(results: dict[str, Any]) -> list[TargetCheck]:
                     f"fp32 ONNX EM / F1 = torch's ({mt})",
                     "in-process",
                     f"within {FP32_SCORE_DELTA:g} point",
-                    f"EM {ours['exact_match']:.2f} vs {theirs['exact_match']:.2f}, "
-                    f"F1 {ours['f1']:.2f} vs {theirs['f1']:.2f}{note}",
-                    abs(em_delta) <= FP32_SCORE_DELTA and abs(f1_delta) <= FP32_SCORE_DELTA,
+                    f"EM {ours.exact_match:.2f} vs {theirs.exact_match:.2f}, "
+                    f"F1 {ours.f1:.2f} vs {theirs.f1:.2f}{note}",
+                    ours.score.agrees_with(theirs.exact_match, theirs.f1, FP32_SCORE_DELTA),
                     catalog,
                     engine,
                 )
             )
-            same = parity.get(mt) or {}
-            share = same.get("identical_share")
+            same = parity.get(mt)
             checks.append(
                 TargetCheck(
                     f"fp32 ONNX answers identical to torch's ({mt})",
                     "in-process",
                     f">= {FP32_IDENTICAL_SHARE * 100:g}%",
                     "not measured"
-                    if share is None
-                    else f"{same['identical']} of {same['count']} ({share * 100:.2f}%)"
-                    + _short_note(same.get("count")),
-                    None if share is None else share >= FP32_IDENTICAL_SHARE,
+                    if same is None
+                    else f"{same.identical} of {same.count} ({same.identical_share * 100:.2f}%)"
+                    + _short_note(same.count),
+                    None if same is None else same.identical_share >= FP32_IDENTICAL_SHARE,
                     catalog,
                     engine,
                 )
@@ -355,20 +323,20 @@ def _check_engines_inprocess(results: dict[str, Any]) -> list[TargetCheck]:
     return checks
 
 
-def _check_reference(results: dict[str, Any]) -> list[TargetCheck]:
+def _check_reference(results: BenchResults) -> list[TargetCheck]:
     checks = []
-    for catalog, by_model in (_get(results, "inprocess_accuracy") or {}).items():
+    for catalog, by_model in results.inprocess_accuracy.items():
         for model_type, entry in sorted(by_model.items()):
-            reference = entry.get("reference")
-            if entry.get("engine", TORCH) != TORCH:
+            reference = entry.reference
+            if entry.engine != TORCH:
                 continue
             checks.append(
                 TargetCheck(
                     f"in-process accuracy = hf-cache README ({model_type})",
                     "in-process",
-                    "-" if not reference else f"EM {reference['exact_match']:.2f} / F1 {reference['f1']:.2f}",
-                    f"EM {entry['exact_match']:.2f} / F1 {entry['f1']:.2f} on {entry['count']}",
-                    entry.get("matches_reference"),
+                    "-" if not reference else f"EM {reference.exact_match:.2f} / F1 {reference.f1:.2f}",
+                    f"EM {entry.exact_match:.2f} / F1 {entry.f1:.2f} on {entry.count}",
+                    entry.matches_reference,
                     catalog,
                     TORCH,
                 )
@@ -376,16 +344,16 @@ def _check_reference(results: dict[str, Any]) -> list[TargetCheck]:
     return checks
 
 
-def evaluate(results: dict[str, Any]) -> list[TargetCheck]:
+def evaluate(results: BenchResults) -> list[TargetCheck]:
     checks: list[TargetCheck] = []
-    for run in records.runs(results):
+    for run in results.all_runs():
         checks.extend(_check_run(results, run))
     checks.extend(_check_engines_per_variant(results))
     checks.extend(_check_engines_inprocess(results))
     checks.extend(_check_reference(results))
     from harness.bench.fleet_targets import fleet_checks  # it builds on TargetCheck, defined here
 
-    checks.extend(fleet_checks(results.get("fleet") or {}))
+    checks.extend(fleet_checks(results.fleet))
     return checks
 
 

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.paths import MODULES_DIR, TERRAFORM_DIR
+from harness.splice import Markers
 
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
+MARKERS = Markers(BEGIN, END)
 _BLOCK = re.compile(r'^(variable|output)\s+"([^"]+)"\s*\{\n(.*?)^\}', re.MULTILINE | re.DOTALL)
 _STRING_ATTR = r'^\s{2}%s\s*=\s*("(?:[^"\\]|\\.)*")'
 
@@ -90,9 +92,9 @@ def _prose(text: str) -> str:
 
 
 def render(directory: Path) -> str:
+    """The Inputs and Outputs tables of the module or stack in ``directory`` (between the markers)."""
     variables, outputs = parse(directory)
     lines = [
-        BEGIN,
         "## Inputs",
         "",
         "| Name | Description | Type | Default | Required |",
@@ -104,24 +106,16 @@ def render(directory: Path) -> str:
         lines.append(f"| `{v.name}` | {_prose(v.description)} | `{_cell(v.type)}` | {default} | {required} |")
     lines += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
     lines += [f"| `{o.name}` | {_prose(o.description)} |" for o in sorted(outputs, key=lambda o: o.name)]
-    lines.append(END)
     return "\n".join(lines)
 
 
 def update_readme(directory: Path, *, check: bool = False) -> bool:
     """Replace the README's tables; True if they were (or, with ``check``, would be) changed."""
     readme = directory / "README.md"
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
+    changed = MARKERS.update(readme, render(directory), check=check)
+    if changed is None:
         raise ValueError(f"{readme} has no {BEGIN} ... {END} section")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    new = head + render(directory) + tail
-    if new == text:
-        return False
-    if not check:
-        readme.write_text(new)
-    return True
+    return changed
 
 
 def documented_dirs() -> list[Path]:

@@ -13,8 +13,9 @@ import pytest
 from inference.cache import PER_MODEL_OVERHEAD
 from inference.contract import FileDigest, Manifest, ManifestModel
 
-from harness.bench import fleet, fleet_report, fleet_targets, options, report
+from harness.bench import fleet, fleet_report, fleet_targets, options, report, targets
 from harness.bench.client import ApiResult
+from harness.bench.results import BenchResults
 from harness.bench.scenarios import Deadline
 
 MIB = 1024 * 1024
@@ -155,11 +156,17 @@ def test_fleet_report_sections_and_plot(tmp_path: Path) -> None:
     costs = fleet_report.cost_section(results["fleet"])
     assert "| efs | 2048 MB | x86_64 |" in costs and "| efs | 6000 MB | arm64 |" in costs
     assert "On efs, EFS Elastic-throughput reads are" in costs
-    markdown = report.markdown_report({**results, "targets": []})
+    typed = BenchResults(fleet=results["fleet"])
+    markdown = report.markdown_report(typed, ["fleet_scaling.png"])
     assert "## Fleet: Zipf traffic over many models" in markdown and "## Cost per 1M requests" in markdown
+    assert "**Cost per 1M requests** (from the fleet scenario)" in report.readme_section(
+        typed, "r.md", "m.md"
+    )
     assert fleet_report.readme_parts({}) == []
-    plots = report.write_plots(results, tmp_path)
+    assert next(c.name for c in targets.evaluate(typed)) == "fleet: 0 errors over Zipf requests"
+    plots = report.write_plots(typed, tmp_path)
     assert tmp_path / "fleet_scaling.png" in plots
+    assert BenchResults.from_json(typed.to_json()).fleet == results["fleet"]  # results.json round trip
 
 
 def test_store_reads_count_loads_and_logged_downloads() -> None:

@@ -65,7 +65,7 @@ def test_catalog_models_come_from_the_bundle_with_their_engine(
         assert (folder / "model.onnx").is_file() and (folder / "tokenizer.json").is_file()
         assert not (folder / "model.safetensors").exists()
     assert onnx.folders["nlp2"] != int8.folders["nlp2"]
-    assert int8.as_dict()["engines"] == {"nlp2": "onnx-int8"}
+    assert int8.info().engines == {"nlp2": "onnx-int8"}
     assert int8.name.endswith("nlp2-int8.json")  # as given: what deploy takes
     assert int8.bundle is not None and int8.bundle.name == "nlp2-int8"  # named as deploy names it
 
@@ -123,7 +123,7 @@ def test_parity_counts_differing_answers() -> None:
     assert (result.count, result.identical, result.differing_ids) == (2, 1, ("b",))
     assert result.exact_match_delta == pytest.approx(-50.0)
     assert result.f1_delta < 0
-    assert result.as_dict()["identical_share"] == 0.5
+    assert result.to_json()["identical_share"] == 0.5
 
 
 def test_time_forward_on_torch_sets_and_restores_threads(bench_pool: inprocess.ModelPool) -> None:

@@ -29,6 +29,12 @@ INIT_LINE = {
 }
 
 
+def _answered(model_type: str, cache_hit: bool, timings_ms: dict[str, float]) -> str:
+    """The function's log line for one answered question."""
+    line = {"message": "question answered", "model_type": model_type, "cache_hit": cache_hit}
+    return json.dumps({**line, "timings_ms": timings_ms})
+
+
 def _log_text() -> str:
     lines = [
         "[localcloud] 2026-11-25T09:40:00Z cold start in 0.85 s (container lambda-inference-x-fn-abc)",
@@ -36,23 +42,9 @@ def _log_text() -> str:
         "START RequestId: 1234 Version: $LATEST",
         json.dumps(INIT_LINE),
         json.dumps({"message": "model loaded", "model_type": "nlp1", "fetch_ms": 900.0, "load_ms": 150.0}),
-        json.dumps(
-            {
-                "message": "question answered",
-                "model_type": "nlp1",
-                "cache_hit": True,
-                "timings_ms": {"fetch": 0.0, "load": 0.0, "inference": 40.0},
-            }
-        ),
+        _answered("nlp1", True, {"fetch": 0.0, "load": 0.0, "inference": 40.0}),
         json.dumps({"message": "model loaded", "model_type": "nlp2", "fetch_ms": 300.0, "load_ms": 90.0}),
-        json.dumps(
-            {
-                "message": "question answered",
-                "model_type": "nlp2",
-                "cache_hit": False,
-                "timings_ms": {"fetch": 300.0, "load": 90.0, "inference": 30.0},
-            }
-        ),
+        _answered("nlp2", False, {"fetch": 300.0, "load": 90.0, "inference": 30.0}),
         json.dumps({"message": "eager model failed to load at init", "model_type": "nlp3", "error": "x"}),
         "END RequestId: 1234",
         "REPORT RequestId: 1234\tInit Duration: 0.21 ms\tDuration: 1500.50 ms\tBilled Duration: 1501 ms",

@@ -1,4 +1,8 @@
-"""Report generation from a small fake results dict: JSON, markdown, PNGs, README markers, targets."""
+"""Report generation from a small fake results file: JSON, markdown, PNGs, README markers, targets.
+
+The fake is written as the JSON ``results.json`` holds and read with ``BenchResults.from_json``,
+as ``--report-only`` reads the committed results.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from harness.bench import records, report, targets
+from harness.bench import report, targets
+from harness.bench.report.machine import machine_line
+from harness.bench.results import BenchResults, Machine
+from harness.paths import REPO_ROOT
+
+typed = BenchResults.from_json
 
 
 def _summary(p50: float, p95: float | None = None, p99: float | None = None) -> dict[str, float]:
@@ -102,22 +111,15 @@ def _run(
         },
         "accuracy": {
             "models": {
-                "nlp1": {
+                mt: {
                     "questions": 500,
-                    "endpoint": {"exact_match": 66.6, "f1": 72.6, "count": 500},
-                    "inprocess": {"exact_match": 66.6, "f1": 72.6, "count": 500},
+                    "endpoint": {"exact_match": em, "f1": f1, "count": 500},
+                    "inprocess": {"exact_match": em, "f1": f1, "count": 500},
                     "agree": True,
                     "identical": True,
                     "differing_answers": 0,
-                },
-                "nlp2": {
-                    "questions": 500,
-                    "endpoint": {"exact_match": 52.4, "f1": 60.28, "count": 500},
-                    "inprocess": {"exact_match": 52.4, "f1": 60.28, "count": 500},
-                    "agree": True,
-                    "identical": True,
-                    "differing_answers": 0,
-                },
+                }
+                for mt, (em, f1) in (("nlp1", (66.6, 72.6)), ("nlp2", (52.4, 60.28)))
             }
         },
     }
@@ -278,7 +280,7 @@ def _by_name(checks: list[targets.TargetCheck], name: str, run: str) -> targets.
 
 
 def test_the_per_run_targets(bench_results: dict[str, Any]) -> None:
-    checks = targets.evaluate(bench_results)
+    checks = targets.evaluate(typed(bench_results))
     cold = "cold start (median)"
     assert _by_name(checks, cold, "s3 · torch").met is False  # 4.5 s > 4 s
     assert _by_name(checks, cold, "efs · torch").met is True  # 3.0 <= 3.5
@@ -318,7 +320,7 @@ def test_the_per_run_targets(bench_results: dict[str, Any]) -> None:
 
 
 def test_the_targets_between_engines(bench_results: dict[str, Any]) -> None:
-    checks = targets.evaluate(bench_results)
+    checks = targets.evaluate(typed(bench_results))
     speedup = _by_name(
         checks, "int8 inference speed-up (function's timings_ms.inference p50)", "efs · onnx-int8 vs torch"
     )
@@ -343,15 +345,16 @@ def test_answers_served_by_another_engine_are_not_the_same_engine(bench_results:
     name = "endpoint answers = in-process answers (same engine)"
     warm = bench_results["runs"]["s3/offline-int8"]["warm"]["models"]
     warm["nlp1"]["served_engines"] = {"onnx-int8": 200}
-    assert _by_name(targets.evaluate(bench_results), name, "s3 · onnx-int8").met is True
+    assert _by_name(targets.evaluate(typed(bench_results)), name, "s3 · onnx-int8").met is True
     warm["nlp2"]["served_engines"] = {"torch": 200}  # e.g. an image from an older catalog
-    check = _by_name(targets.evaluate(bench_results), name, "s3 · onnx-int8")
+    check = _by_name(targets.evaluate(typed(bench_results)), name, "s3 · onnx-int8")
     assert check.met is False and "nlp2 served by torch (200)" in check.value
 
 
 def test_fp32_scores_off_by_more_than_a_tenth_miss(bench_results: dict[str, Any]) -> None:
     bench_results["inprocess_accuracy"]["offline-onnx"]["nlp2"]["f1"] = 62.10  # 0.24 below torch
-    check = _by_name(targets.evaluate(bench_results), "fp32 ONNX EM / F1 = torch's (nlp2)", "in-process")
+    checks = targets.evaluate(typed(bench_results))
+    check = _by_name(checks, "fp32 ONNX EM / F1 = torch's (nlp2)", "in-process")
     assert check.met is False
 
 
@@ -361,18 +364,18 @@ def test_missing_measurements_are_not_measured() -> None:
             "efs/offline": {"variant": "efs", "catalog": "offline", "skipped": {"cold_start": "no hook"}}
         }
     }
-    checks = targets.evaluate(results)
+    checks = targets.evaluate(typed(results))
     assert {c.met for c in checks} == {None}
     assert _by_name(checks, "cold start (median)", "efs · torch").value == "not measured"
 
 
 def test_write_results_writes_json_markdown_and_plots(bench_results: dict[str, Any], tmp_path: Path) -> None:
-    paths = report.write_results(bench_results, tmp_path)
+    paths = report.write_results(typed(bench_results), tmp_path)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["runs"]["s3/offline"]["cold_start"]["median_ms"]["total"] == 4500.0
     assert {c["name"] for c in saved["targets"]} >= {"cold start (median)", "image size"}
     markdown = (tmp_path / "results.md").read_text()
-    assert paths["markdown"] == tmp_path / "results.md"
+    assert paths.markdown == tmp_path / "results.md"
     # one summary table per engine, variants as columns
     torch_table = markdown.split("**Engine torch** (catalog `offline`)")[1].split("**Engine onnx**")[0]
     assert "| cold start, median (s) | 4.50 | 3.00 | 2.50 |" in torch_table
@@ -394,7 +397,7 @@ def test_write_results_writes_json_markdown_and_plots(bench_results: dict[str, A
     assert "## Cold start breakdown" in markdown and "## Concurrency" in markdown
     assert "| oci | onnx-int8 | nlp2 | 500 |" in markdown  # endpoint accuracy, per run
     assert "180.0 vs 200.0" in markdown
-    names = {p.name for p in paths["plots"]}
+    names = {p.name for p in paths.plots}
     assert names == {
         "cold_start.png",
         "warm_latency.png",
@@ -404,7 +407,7 @@ def test_write_results_writes_json_markdown_and_plots(bench_results: dict[str, A
         "image_size.png",
         "s3_download.png",
     }
-    for path in paths["plots"]:
+    for path in paths.plots:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({path.name})" in markdown
 
@@ -415,13 +418,13 @@ def test_a_skipped_scenario_shows_as_a_dash(bench_results: dict[str, Any], tmp_p
     bench_results["runs"]["efs/offline"]["errors"] = {"destroy": "RuntimeError: state locked"}
     for run in bench_results["runs"].values():
         run.pop("s3", None)
-    paths = report.write_results(bench_results, tmp_path)
-    markdown = paths["markdown"].read_text()
+    paths = report.write_results(typed(bench_results), tmp_path)
+    markdown = paths.markdown.read_text()
     assert "- oci · onnx-int8: concurrency: time budget" in markdown
     assert "## Errors\n\n- efs · torch: destroy: RuntimeError: state locked" in markdown
-    assert "s3_download.png" not in {p.name for p in paths["plots"]}
+    assert "s3_download.png" not in {p.name for p in paths.plots}
     check = _by_name(
-        [targets.TargetCheck(**c) for c in json.loads(paths["json"].read_text())["targets"]],
+        [targets.TargetCheck(**c) for c in json.loads(paths.json.read_text())["targets"]],
         "int8 warm throughput at concurrency 8",
         "oci · onnx-int8 vs torch",
     )
@@ -443,13 +446,13 @@ def test_a_schema_1_results_file_is_read_as_one_torch_catalog(bench_results: dic
         "inprocess_accuracy": bench_results["inprocess_accuracy"]["offline"],
         "targets": [{"name": "stale"}],
     }
-    upgraded = records.upgrade(old)
-    assert upgraded["schema"] == 2 and "targets" not in upgraded
-    assert [r.label for r in records.runs(upgraded)] == ["s3 · torch", "efs · torch", "oci · torch"]
+    upgraded = typed(old)
+    assert upgraded.schema == 2 and not upgraded.targets
+    assert [r.label for r in upgraded.all_runs()] == ["s3 · torch", "efs · torch", "oci · torch"]
     checks = targets.evaluate(upgraded)
     assert _by_name(checks, "cold start (median)", "s3 · torch").met is False
     assert "| cold start, median (s) | 4.50 | 3.00 | 2.50 |" in report.summary_table(upgraded)
-    assert records.upgrade(upgraded) is upgraded
+    assert typed(upgraded.to_json()) == upgraded
     section = report.readme_section(upgraded, "r.md", "m.md")
     assert "**Engine torch** (catalog `offline`)" in section
     assert "Engines side by side" not in section  # one engine: nothing to set beside it
@@ -464,11 +467,11 @@ def test_two_catalogs_on_one_engine_are_told_apart() -> None:
             "oci/mine": {"variant": "oci", "catalog": "mine"},
         },
     }
-    assert [r.label for r in records.runs(results)] == [
+    assert [r.label for r in typed(results).all_runs()] == [
         "oci · onnx-int8 (offline-int8)",
         "oci · onnx-int8 (mine)",
     ]
-    assert records.find(results, "oci", "onnx-int8").catalog == "offline-int8"
+    assert typed(results).find("oci", "onnx-int8").catalog == "offline-int8"
 
 
 def test_readme_section_is_replaced_between_markers(bench_results: dict[str, Any], tmp_path: Path) -> None:
@@ -477,7 +480,7 @@ def test_readme_section_is_replaced_between_markers(bench_results: dict[str, Any
         "# Project\n\nIntro.\n\n## Benchmark\n\n"
         "<!-- BENCH:START -->\nold table\n<!-- BENCH:END -->\n\n## Next\nkept\n"
     )
-    section = report.readme_section(bench_results, "bench/results/results.md", "bench/README.md")
+    section = report.readme_section(typed(bench_results), "bench/results/results.md", "bench/README.md")
     assert report.update_readme(readme, section)
     text = readme.read_text()
     assert "old table" not in text
@@ -504,14 +507,35 @@ def test_readme_without_markers_is_left_alone(tmp_path: Path) -> None:
 
 def test_machine_info_describes_this_machine() -> None:
     info = report.machine_info()
-    assert info["nproc"] >= 1
-    assert info["memory_bytes"] > 0
-    assert info["cpu_model"]
-    assert "CPUs" in report.machine_line(info)
-    assert "load average" in report.machine_line(info)
+    assert info.nproc >= 1
+    assert info.memory_bytes > 0
+    assert info.cpu_model
+    assert "CPUs" in machine_line(info)
+    assert "load average" in machine_line(info)
 
 
 def test_a_busy_machine_is_named_in_the_machine_line() -> None:
     machine = {"nproc": 2, "cpu_model": "x", "memory_bytes": 2**30}
-    assert "busy" not in report.machine_line({**machine, "loadavg_1m_at_start": 0.4})
-    assert "busy: other work was running" in report.machine_line({**machine, "loadavg_1m_at_start": 1.5})
+    assert "busy" not in machine_line(Machine.from_json({**machine, "loadavg_1m_at_start": 0.4}))
+    assert "busy: other work was running" in machine_line(
+        Machine.from_json({**machine, "loadavg_1m_at_start": 1.5})
+    )
+
+
+def test_the_committed_results_load_into_records_and_write_back_unchanged() -> None:
+    """``from_json`` / ``to_json`` keep every key and value of bench/results/results.json, in order."""
+    path = REPO_ROOT / "bench" / "results" / "results.json"
+    text = path.read_text()
+    results = BenchResults.load(path)
+    assert json.dumps(results.to_json(), indent=1, default=str) + "\n" == text
+    assert results.runs["s3/offline"].warm.model("nlp1").end_to_end_ms.p50 is not None
+    assert not results.runs["efs/offline"].s3  # no S3 scenario on EFS: an empty record, left out
+
+
+def test_a_summary_of_no_values_is_written_as_n_zero() -> None:
+    from harness.bench.records import ColdStart, Summary
+
+    assert Summary.of([]).to_json() == {"n": 0}
+    cold = ColdStart.from_json({"ok": 0, "total_ms": {"n": 0}, "unknown": 1})
+    assert cold.total_ms == Summary(n=0) and cold.to_json()["total_ms"] == {"n": 0}
+    assert not ColdStart() and cold

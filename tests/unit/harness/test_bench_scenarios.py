@@ -23,6 +23,7 @@ import pytest
 
 from harness.bench import adapters, inprocess, qa_adapter, run, scenarios
 from harness.bench.client import ApiClient
+from harness.bench.records import ColdSample
 from harness.bench.squad import Question
 from harness.errors import HarnessError
 
@@ -196,17 +197,17 @@ def test_client_reports_a_refused_connection_as_status_zero() -> None:
 
 def test_cold_starts_break_each_fresh_environment_down(bench_api: FakeApi) -> None:
     result = scenarios.cold_starts(_target(bench_api), 3, "nlp1", QUESTION, CONTEXT, scenarios.Deadline(60))
-    assert (result["count"], result["ok"], result["truncated"]) == (3, 3, False)
-    assert result["function_threads"] == 2
-    medians = result["median_ms"]
+    assert (result.count, result.ok, result.truncated) == (3, 3, False)
+    assert result.function_threads == 2
+    medians = result.median_ms
     assert medians["container_start"] == pytest.approx(400.0)
     assert medians["init_imports"] == pytest.approx(700.0)
     assert medians["model_load"] == pytest.approx(80.0)
     assert medians["first_inference"] == pytest.approx(5.0)
-    sample = result["samples"][0]
-    assert sample["cold"] and sample["environments_stopped"] == 1
-    parts = sample["breakdown_ms"]
-    assert parts["total"] == pytest.approx(sample["breakdown_ms"]["total"])
+    sample = result.samples[0]
+    assert sample.cold and sample.environments_stopped == 1
+    parts = sample.breakdown_ms
+    assert parts["total"] == pytest.approx(sample.breakdown_ms["total"])
     assert parts["other"] == 0.0  # the fake answers in ms while its logs claim 1.2 s: nothing left over
 
 
@@ -215,13 +216,13 @@ def test_a_request_served_warm_is_not_counted_as_cold(
 ) -> None:
     monkeypatch.setattr(adapters, "reset_environments", lambda name: 0)  # nothing restarted, no new log
     result = scenarios.cold_starts(_target(bench_api), 1, "nlp1", QUESTION, CONTEXT, scenarios.Deadline(60))
-    assert result["ok"] == 0 and result["samples"][0]["cold"] is False
-    assert result["median_ms"]["total"] is None
+    assert result.ok == 0 and result.samples[0].cold is False
+    assert result.median_ms["total"] is None
 
 
 def test_an_expired_deadline_truncates(bench_api: FakeApi) -> None:
     result = scenarios.cold_starts(_target(bench_api), 5, "nlp1", QUESTION, CONTEXT, scenarios.Deadline(0))
-    assert result["count"] == 0 and result["truncated"]
+    assert result.count == 0 and result.truncated
 
 
 class _FakePool:
@@ -262,25 +263,25 @@ def test_warm_latency_sets_the_endpoint_beside_the_inprocess_forward(
     assert calls == [(20, 2), (20, 2)]
     # the in-process model of the same catalog, loaded for the function's thread count
     assert pool.asked == [("offline", "nlp1", 2), ("offline", "nlp2", 2)]
-    nlp1 = result["models"]["nlp1"]
-    assert nlp1["engine"] == "torch" and nlp1["served_engines"] == {"torch": 20}
-    assert nlp1["requests"] == 20 and nlp1["errors"] == 0
-    assert nlp1["end_to_end_ms"]["n"] == 20
-    assert nlp1["function_inference_ms"]["p50"] == 5.0
-    assert nlp1["overhead_p50_ms"] == pytest.approx(nlp1["end_to_end_ms"]["p50"] - 0.5)
-    assert nlp1["tokenize_decode_p50_ms"] == pytest.approx(0.3)
-    assert len(nlp1["samples_ms"]["end_to_end"]) == 20
+    nlp1 = result.models["nlp1"]
+    assert nlp1.engine == "torch" and nlp1.served_engines == {"torch": 20}
+    assert nlp1.requests == 20 and nlp1.errors == 0
+    assert nlp1.end_to_end_ms.n == 20
+    assert nlp1.function_inference_ms.p50 == 5.0
+    assert nlp1.overhead_p50_ms == pytest.approx(nlp1.end_to_end_ms.p50 - 0.5)
+    assert nlp1.tokenize_decode_p50_ms == pytest.approx(0.3)
+    assert len(nlp1.samples_ms["end_to_end"]) == 20
 
 
 def test_switching_between_cached_models_counts_no_reload(bench_api: FakeApi) -> None:
     result = scenarios.model_switching(
         _target(bench_api), ["nlp1", "nlp2"], 5, QUESTION, CONTEXT, scenarios.Deadline(60)
     )
-    assert result["requests"] == 10 and result["errors"] == 0
-    assert result["reloads"] == 0 and result["cache_hits"] == 10
-    assert result["loaded_on_first_request"] == {"nlp1": True, "nlp2": True}
-    assert result["models_after"]["nlp2"]["loaded"] is True
-    assert result["per_model"]["nlp2"]["requests"] == 5
+    assert result.requests == 10 and result.errors == 0
+    assert result.reloads == 0 and result.cache_hits == 10
+    assert result.loaded_on_first_request == {"nlp1": True, "nlp2": True}
+    assert result.models_after["nlp2"]["loaded"] is True
+    assert result.per_model["nlp2"].requests == 5
 
 
 def test_switching_with_room_for_one_model_reloads_every_time(bench_api: FakeApi) -> None:
@@ -288,8 +289,8 @@ def test_switching_with_room_for_one_model_reloads_every_time(bench_api: FakeApi
     result = scenarios.model_switching(
         _target(bench_api), ["nlp1", "nlp2"], 4, QUESTION, CONTEXT, scenarios.Deadline(60)
     )
-    assert result["reloads"] == 8 and result["cache_hits"] == 0
-    assert result["per_model"]["nlp1"]["reloads"] == 4
+    assert result.reloads == 8 and result.cache_hits == 0
+    assert result.per_model["nlp1"].reloads == 4
 
 
 def test_concurrency_levels(bench_api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -306,16 +307,16 @@ def test_concurrency_levels(bench_api: FakeApi, monkeypatch: pytest.MonkeyPatch)
         CONTEXT,
         scenarios.Deadline(60),
     )
-    levels = result["levels"]
+    levels = result.levels
     assert list(levels) == ["1", "2", "4"]
-    assert levels["4"]["requests"] == 16 and levels["4"]["errors"] == 0
-    assert levels["4"]["statuses"] == {"200": 16}
-    assert levels["2"]["throughput_rps"] > 0
-    assert levels["1"]["environments_started"] == 0
+    assert levels["4"].requests == 16 and levels["4"].errors == 0
+    assert levels["4"].statuses == {"200": 16}
+    assert levels["2"].throughput_rps > 0
+    assert levels["1"].environments_started == 0
     # Each level scales out first, in bursts of one request per client, until that many run.
-    assert [levels[k]["scale_out"]["requests"] for k in ("1", "2", "4")] == [1, 2, 8]
-    assert levels["4"]["scale_out"]["environments_running"] == 4
-    assert levels["4"]["scale_out"]["errors"] == 0 and levels["4"]["scale_out"]["seconds"] > 0
+    assert [levels[k].scale_out.requests for k in ("1", "2", "4")] == [1, 2, 8]
+    assert levels["4"].scale_out.environments_running == 4
+    assert levels["4"].scale_out.errors == 0 and levels["4"].scale_out.seconds > 0
 
 
 def test_scale_out_gives_up_after_a_bounded_number_of_bursts(
@@ -342,27 +343,28 @@ def test_accuracy_compares_the_endpoint_with_inprocess(bench_api: FakeApi) -> No
     result = scenarios.accuracy(
         _target(bench_api), questions, ["nlp1", "nlp2"], local, scenarios.Deadline(60)
     )
-    nlp1, nlp2 = result["models"]["nlp1"], result["models"]["nlp2"]
-    assert nlp1["endpoint"] == {"exact_match": 50.0, "f1": 50.0, "count": 2}
-    assert nlp1["agree"] is True and nlp1["identical"] is True and nlp1["differing_answers"] == 0
-    assert nlp1["reference"] is None and nlp1["matches_reference"] is None
-    assert nlp2["agree"] is False and nlp2["differing_answers"] == 1 and nlp2["differing_ids"] == ["b"]
-    assert nlp2["identical"] is False
+    nlp1, nlp2 = result.models["nlp1"], result.models["nlp2"]
+    assert nlp1.endpoint == scenarios.score(questions, {"a": "1886", "b": "1886"})
+    assert nlp1.endpoint.to_json() == {"exact_match": 50.0, "f1": 50.0, "count": 2}
+    assert nlp1.agree is True and nlp1.identical is True and nlp1.differing_answers == 0
+    assert nlp1.reference is None and nlp1.matches_reference is None
+    assert nlp2.agree is False and nlp2.differing_answers == 1 and nlp2.differing_ids == ["b"]
+    assert nlp2.identical is False
 
 
 def test_image_size_with_the_cuda_estimate() -> None:
     target = scenarios.Target("oci", "http://x/", "fn", image_tag="t", image_size_bytes=1_000_000_000)
     out = scenarios.image_size(target, {"installed_bytes": 4_000_000_000}, 700_000_000)
-    assert out == {
+    assert out.to_json() == {
         "image_tag": "t",
         "image_bytes": 1_000_000_000,
         "runtimes": ["torch"],
         "cuda_torch_image_bytes": 4_300_000_000,
     }
-    assert "cuda_torch_image_bytes" not in scenarios.image_size(target, None, None)
+    assert "cuda_torch_image_bytes" not in scenarios.image_size(target, None, None).to_json()
     # an image without torch has no CUDA torch to estimate
     lean = scenarios.image_size(target, {"installed_bytes": 4_000_000_000}, 700_000_000, ("onnxruntime",))
-    assert lean == {"image_tag": "t", "image_bytes": 1_000_000_000, "runtimes": ["onnxruntime"]}
+    assert lean.to_json() == {"image_tag": "t", "image_bytes": 1_000_000_000, "runtimes": ["onnxruntime"]}
 
 
 def test_old_strategy_summarises_each_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -371,42 +373,20 @@ def test_old_strategy_summarises_each_model(monkeypatch: pytest.MonkeyPatch, tmp
     result = scenarios.old_strategy(
         {"nlp1": tmp_path}, 3, QUESTION, CONTEXT, "test files", scenarios.Deadline(60)
     )
-    nlp1 = result["models"]["nlp1"]
-    assert nlp1["total_ms"]["p50"] == 321.0 and nlp1["load_ms"]["p50"] == 301.0
-    assert nlp1["answer"] == "1886" and result["files"] == "test files"
+    nlp1 = result.models["nlp1"]
+    assert nlp1.total_ms.p50 == 321.0 and nlp1.load_ms.p50 == 301.0
+    assert nlp1.answer == "1886" and result.files == "test files"
 
 
 # --- S3 throughput, against a real moto server --------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def bench_moto() -> Iterator[Any]:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-    finally:
-        server.stop()
-
-
 def test_s3_throughput_sets_the_function_beside_a_raw_get(
-    bench_moto: Any, monkeypatch: pytest.MonkeyPatch
+    models_s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from inference.contract import FileDigest, Manifest, ManifestModel
 
-    s3 = bench_moto
+    s3 = models_s3  # the session's moto server (conftest)
     s3.create_bucket(Bucket="models-bucket")
     files = {"model.safetensors": b"w" * 2_000_000, "config.json": b"{}"}
     for name, data in files.items():
@@ -428,25 +408,23 @@ def test_s3_throughput_sets_the_function_beside_a_raw_get(
     monkeypatch.setattr(adapters, "s3_client", lambda: s3)
     samples = []
 
-    def cold(target: Any, model_type: str, question: str, context: str) -> dict[str, Any]:
+    def cold(target: Any, model_type: str, question: str, context: str) -> ColdSample:
         samples.append(model_type)
-        return {
-            "status": 200,
-            "timings_ms": {"fetch": 10.0, "load": 30.0, "inference": 5.0},
-            "eager": {"nlp1": {"fetch": 20.0, "load": 50.0}},
-        }
+        return ColdSample(
+            status=200,
+            timings_ms={"fetch": 10.0, "load": 30.0, "inference": 5.0},
+            eager={"nlp1": {"fetch": 20.0, "load": 50.0}},
+        )
 
     monkeypatch.setattr(scenarios, "_cold_request", cold)
     target = scenarios.Target("s3", "http://x/", "fn", outputs={"model_bucket": "models-bucket"})
     result = scenarios.s3_throughput(target, 2, QUESTION, CONTEXT, scenarios.Deadline(60))
     assert samples == ["nlp2", "nlp2"]  # the lazy model: downloaded on request
-    assert result["model_bytes"] == 2_000_002 and result["files"] == 2
-    assert result["function_median_mb_s"] == pytest.approx(2.000002 / 0.010)
-    assert result["eager_at_init_mb_s"]["nlp1"]["median"] == pytest.approx(4.0 / 0.020)
-    assert result["raw_median_mb_s"] > 0
-    assert result["function_to_raw"] == pytest.approx(
-        result["function_median_mb_s"] / result["raw_median_mb_s"]
-    )
+    assert result.model_bytes == 2_000_002 and result.files == 2
+    assert result.function_median_mb_s == pytest.approx(2.000002 / 0.010)
+    assert result.eager_at_init_mb_s["nlp1"].median == pytest.approx(4.0 / 0.020)
+    assert result.raw_median_mb_s > 0
+    assert result.function_to_raw == pytest.approx(result.function_median_mb_s / result.raw_median_mb_s)
 
 
 def test_s3_throughput_needs_a_bucket() -> None:
@@ -610,20 +588,25 @@ def test_run_benchmark_end_to_end_with_fakes(bench_fake_run: dict[str, list[Any]
     assert "| cold start, median (s) |" in text and "| target | run |" in text
 
 
-def test_a_spent_budget_skips_the_runs_not_started(
-    bench_fake_run: dict[str, list[Any]], tmp_path: Path
-) -> None:
-    path = run.run_benchmark(
-        ["s3", "oci"],
+def _small_run(variants: list[str], catalog: str, tmp_path: Path, time_budget_s: float = 60) -> Path:
+    """The smallest benchmark of ``variants`` with one catalog (2 questions, 2 requests, 1 cold start)."""
+    return run.run_benchmark(
+        variants,
         questions=2,
         warm_requests=2,
         cold_starts=1,
-        catalogs=["offline-int8"],
+        catalogs=[catalog],
         inprocess_questions=2,
         out_dir=tmp_path / "r",
-        time_budget_s=0,
+        time_budget_s=time_budget_s,
         readmes=[],
     )
+
+
+def test_a_spent_budget_skips_the_runs_not_started(
+    bench_fake_run: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    path = _small_run(["s3", "oci"], "offline-int8", tmp_path, time_budget_s=0)
     results = json.loads(path.read_text())
     assert bench_fake_run["deploy"] == [] and bench_fake_run["destroy"] == []
     for key in ("s3/offline-int8", "oci/offline-int8"):
@@ -638,17 +621,7 @@ def test_a_failed_deploy_is_recorded_and_the_stack_still_destroyed(
         raise RuntimeError("terraform apply failed")
 
     monkeypatch.setattr(adapters, "deploy", broken)
-    path = run.run_benchmark(
-        ["s3"],
-        questions=2,
-        warm_requests=2,
-        cold_starts=1,
-        catalogs=["offline"],
-        inprocess_questions=2,
-        out_dir=tmp_path / "r",
-        time_budget_s=60,
-        readmes=[],
-    )
+    path = _small_run(["s3"], "offline", tmp_path)
     data = json.loads(path.read_text())["runs"]["s3/offline"]
     assert "terraform apply failed" in data["errors"]["deploy"]
     assert bench_fake_run["destroy"] == ["s3"]
@@ -661,17 +634,7 @@ def test_a_missing_part_skips_its_scenario_only(
         raise adapters.UnavailableError("harness.localcloud.reset_environments is not available")
 
     monkeypatch.setattr(adapters, "reset_environments", no_hook)
-    path = run.run_benchmark(
-        ["oci"],
-        questions=2,
-        warm_requests=2,
-        cold_starts=1,
-        catalogs=["offline-onnx"],
-        inprocess_questions=2,
-        out_dir=tmp_path / "r",
-        time_budget_s=60,
-        readmes=[],
-    )
+    path = _small_run(["oci"], "offline-onnx", tmp_path)
     data = json.loads(path.read_text())["runs"]["oci/offline-onnx"]
     assert "reset_environments" in data["skipped"]["cold_start"]
     assert data["warm"]["models"]["nlp1"]["requests"] == 2
