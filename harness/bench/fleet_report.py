@@ -6,12 +6,12 @@ renders one section, so the report only passes that mapping along and these move
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from harness.bench import cost
 from harness.bench.fleet import p50_growth
 from harness.bench.records import VARIANT_ORDER
+from harness.bench.report.cells import table
 
 MB = 1_000_000
 
@@ -20,13 +20,6 @@ def fleet_runs(fleet: dict[str, Any]) -> list[dict[str, Any]]:
     """The variants' fleet runs, in variant order."""
     order = {variant: index for index, variant in enumerate(VARIANT_ORDER)}
     return [fleet[v] for v in sorted(fleet, key=lambda v: (order.get(v, len(order)), v))]
-
-
-def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
-    header = list(header)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _pct(value: float | None) -> str:
@@ -105,7 +98,7 @@ def fleet_section(fleet: dict[str, Any]) -> str:
             f"for about {plan.get('capacity_models', '?')} of them; Zipf s = {plan.get('exponent', '?')}, "
             f"seed {plan.get('seed', '?')}, concurrency {plan.get('concurrency', '?')})"
         )
-        parts.append(_table(FLEET_HEADER, _phase_rows(run)))
+        parts.append(table(FLEET_HEADER, _phase_rows(run)))
         growth = p50_growth(run.get("phases") or {})
         if growth is not None:
             sizes = sorted(int(s) for s in run["phases"])
@@ -141,7 +134,7 @@ def cost_section(fleet: dict[str, Any], prices: cost.Prices | None = None) -> st
         return "No fleet run to compute costs from."
     prices = prices or cost.Prices.load()
     rows = cost.cost_table(measured, prices)
-    inputs = _table(
+    inputs = table(
         (
             "variant",
             "billed ms / request",
@@ -164,7 +157,7 @@ def cost_section(fleet: dict[str, Any], prices: cost.Prices | None = None) -> st
             for w in measured
         ],
     )
-    table = _table(
+    priced = table(
         ("variant", "memory", "arch", *cost.COMPONENTS.values(), "total per 1M", "storage / month"),
         [
             [
@@ -185,7 +178,7 @@ def cost_section(fleet: dict[str, Any], prices: cost.Prices | None = None) -> st
             f"`bench/prices.json` (us-east-1, read {prices.read_on}; its `confirmed` fields say which "
             "figures could not be checked). Storage is per month, whatever the traffic.",
             inputs,
-            table,
+            priced,
             *sentences,
         ]
     )
