@@ -127,6 +127,17 @@ def workloads(fleet: dict[str, Any]) -> list[cost.Workload]:
     return [w for w in (cost.workload_from_fleet(run) for run in fleet_runs(fleet)) if w is not None]
 
 
+def _largest_phases(fleet: dict[str, Any]) -> str:
+    """ "efs: N = 10, 300 requests": what each variant's cost figures were measured on."""
+    parts = []
+    for run in fleet_runs(fleet):
+        phases = run.get("phases") or {}
+        if phases:
+            largest = max(phases, key=int)
+            parts.append(f"{run['variant']}: N = {largest}, {phases[largest].get('requests', 0)} requests")
+    return "; ".join(parts)
+
+
 def cost_section(fleet: dict[str, Any], prices: cost.Prices | None = None) -> str:
     """The measured inputs, the cost per 1M requests, the monthly storage, and the blind spots."""
     measured = workloads(fleet)
@@ -174,7 +185,8 @@ def cost_section(fleet: dict[str, Any], prices: cost.Prices | None = None) -> st
     sentences = cost.blind_spots(rows)
     return "\n\n".join(
         [
-            "Measured in the largest fleet phase of each variant (loads included), priced with "
+            f"Measured in the largest fleet phase of each variant ({_largest_phases(fleet)}; loads "
+            "included), priced with "
             f"`bench/prices.json` (us-east-1, read {prices.read_on}; its `confirmed` fields say which "
             "figures could not be checked). Storage is per month, whatever the traffic.",
             inputs,
