@@ -4,12 +4,14 @@ Every model answers the car question; one whose weights are corrupted in the sto
 (and, inside its backoff, without being fetched again) while the others keep answering;
 ``GET /models`` shows hits and misses that add up to the requests sent, and the memory (and,
 for s3, /tmp) budget held at the peak. One deploy per variant; the requests are sequential, so
-one warm environment serves them all (the local runtime, like Lambda, reuses an idle one).
+one environment serves them all (reserved concurrency 1; the local runtime, like Lambda, reuses
+an idle environment).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -36,8 +38,16 @@ VARIABLES = {
     "model_memory_budget_mb": BUDGET_MB,
     "ephemeral_storage_mb": EPHEMERAL_MB,
     # Long enough that the second request for the broken model falls inside its backoff.
-    "environment_variables": {"MODEL_FAILURE_BACKOFF_SECONDS": "120"},
+    "environment_variables": {"MODEL_FAILURE_BACKOFF_SECONDS": "600"},
+    # One environment, so its counters see every request; and time for a cold start and a load
+    # on a busy shared machine (torch's import alone took 25-55 s there under load 14), which
+    # the gateway's 30 s may cut short (504) while the function goes on (see _ask).
+    "reserved_concurrency": 1,
+    "timeout": 180,
 }
+# Retry a request the gateway cut short (504) or refused while the one environment was busy (429).
+RETRY_STATUSES = {429, 504}
+RETRY_SECONDS = 600.0
 
 
 @pytest.fixture(scope="module", params=("s3", "efs"))
@@ -80,10 +90,23 @@ def _corrupt(deployment: deploy.Deployment, model_type: str) -> None:
     path.write_bytes(_flip_a_byte(path.read_bytes()))
 
 
+def _send(method: str, url: str, sent: Counter | None, model_type: str = "", **kwargs) -> requests.Response:
+    """The function's answer, retried while the gateway says 429 (the environment was busy: the
+    function never ran) or 504 (the gateway gave up at 30 s; the function ran on, so the retry
+    finds the model loaded). ``sent`` counts the requests that reached the function."""
+    deadline = time.monotonic() + RETRY_SECONDS
+    while True:
+        response = requests.request(method, url, timeout=300, **kwargs)
+        if sent is not None and response.status_code != 429:
+            sent[model_type] += 1
+        if response.status_code not in RETRY_STATUSES or time.monotonic() > deadline:
+            return response
+        time.sleep(2.0)
+
+
 def _ask(deployment: deploy.Deployment, sent: Counter, model_type: str) -> requests.Response:
-    sent[model_type] += 1
     payload = {"model_type": model_type, "question": CAR_QUESTION, "context": CAR_CONTEXT}
-    return requests.post(deployment.api_url, json=payload, timeout=300)
+    return _send("POST", deployment.api_url, sent, model_type, json=payload)
 
 
 def test_every_fleet_model_answers_and_a_corrupted_one_answers_503(fleet_deployed):
@@ -91,7 +114,10 @@ def test_every_fleet_model_answers_and_a_corrupted_one_answers_503(fleet_deploye
     _corrupt(deployment, BROKEN)  # before any request for it: nothing of it is loaded or verified
     healthy = [mt for mt in fleet.model_types(FLEET_SIZE) if mt != BROKEN]
     refusals = []
-    for model_type in [*healthy, BROKEN, *healthy[:4], BROKEN, *healthy[-2:]]:
+    # After the first pass the last three are loaded (two hits next), the first four were evicted
+    # (four misses), then the most recent one twice more (two hits).
+    order = [*healthy, BROKEN, healthy[-1], healthy[-2], *healthy[:4], BROKEN, healthy[3], healthy[3]]
+    for model_type in order:
         response = _ask(deployment, sent, model_type)
         if model_type == BROKEN:
             assert response.status_code == 503, response.text
@@ -109,13 +135,15 @@ def test_every_fleet_model_answers_and_a_corrupted_one_answers_503(fleet_deploye
 
 def test_models_route_counts_add_up_and_the_budgets_held(fleet_deployed):
     deployment, sent = fleet_deployed
-    body = requests.get(deployment.api_url + "models", timeout=120).json()
+    response = _send("GET", deployment.api_url + "models", None)
+    assert response.status_code == 200, response.text
+    body = response.json()
     models = body["models"]
     assert sorted(models) == fleet.model_types(FLEET_SIZE)
     for model_type, count in sent.items():
         entry = models[model_type]
         assert entry["hits"] + entry["misses"] == count, (model_type, entry)
-    assert sum(m["hits"] for m in models.values()) >= 6  # the repeats of the most recent models
+    assert sum(m["hits"] for m in models.values()) >= 4  # the repeats of the most recent models
     loaded = [mt for mt, m in models.items() if m["loaded"]]
     assert 1 <= len(loaded) <= 3 and BROKEN not in loaded
     assert sum(m["bytes_in_memory"] for m in models.values()) == body["memory"]["used_bytes"]
