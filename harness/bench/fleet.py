@@ -333,7 +333,9 @@ def _environments(function_name: str, before: dict[str, adapters.LogFile]) -> di
         downloaded_bytes += summary.downloaded_bytes
         if env_id not in before:
             started.append(env_id)
-            if summary.init_total_ms is not None:
+            # only the function's own init line: an environment whose init timed out has just
+            # the runtime's "Init Duration" of its restart (a fraction of a millisecond)
+            if summary.has_init and summary.init_total_ms is not None:
                 inits.append(summary.init_total_ms)
     return {
         "started": len(started),
