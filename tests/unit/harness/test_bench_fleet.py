@@ -219,3 +219,26 @@ def test_a_phase_stops_after_consecutive_failures() -> None:
     assert len(samples) == fleet.MAX_CONSECUTIVE_ERRORS
     assert stopped.startswith(f"{fleet.MAX_CONSECUTIVE_ERRORS} failed requests in a row (last: HTTP 503")
     assert not polls  # no answer, no miss to poll after
+
+
+def test_environments_started_in_a_phase_and_their_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.bench import adapters
+
+    monkeypatch.setattr(adapters, "log_dir", lambda function_name: tmp_path)
+    (tmp_path / "old.log").write_text("before the phase\n")
+    before = adapters.env_logs("fn")
+    init = '{"message": "init timings", "init_ms": {"imports": 4000.0, "total": 5000.0}, "threads": 2}'
+    download = '{"message": "model files downloaded", "model_type": "qa-001", "bytes": 10}'
+    (tmp_path / "old.log").write_text("before the phase\n" + download + "\n")
+    (tmp_path / "good.log").write_text(init + "\n" + download + "\n")
+    # a timed-out init: only the runtime's report of the restart
+    (tmp_path / "timed-out.log").write_text(
+        "REPORT RequestId: x\tInit Duration: 0.11 ms\tDuration: 25000.00 ms\n"
+    )
+    environments = fleet._environments("fn", before)
+    assert environments["started"] == 2
+    assert environments["init_median_ms"] == 5000.0
+    assert environments["downloads"] == {"qa-001": 2}  # the old environment's new lines count too
+    assert environments["downloaded_bytes"] == 20
