@@ -22,11 +22,12 @@ class UnavailableError(RuntimeError):
 # --- deploy ------------------------------------------------------------------------------------
 
 
-def deploy(variant: str, catalog: str = "offline") -> Any:
-    """``harness.deploy.deploy`` on the local target; returns its Deployment."""
+def deploy(variant: str, catalog: str = "offline", variables: dict[str, Any] | None = None) -> Any:
+    """``harness.deploy.deploy`` on the local target (``variables``: extra Terraform inputs, such as
+    the fleet's ``model_memory_budget_mb``); returns its Deployment."""
     from harness.deploy import deploy as _deploy
 
-    return _deploy(variant, "local", catalog)
+    return _deploy(variant, "local", catalog, variables=variables)
 
 
 def destroy(variant: str) -> None:
@@ -101,6 +102,20 @@ def count_containers(function_name: str) -> int | None:
         )
     except Exception:
         return None
+
+
+def function_configuration(function_name: str) -> dict[str, int | str]:
+    """The deployed function's memory (MB), ephemeral storage (MB) and architecture, from the
+    Lambda API (what Terraform applied): the cost table's inputs."""
+    import boto3
+
+    client = boto3.client("lambda", endpoint_url=aws_endpoint_url(), **CREDENTIALS)
+    config = client.get_function_configuration(FunctionName=function_name)
+    return {
+        "memory_mb": int(config.get("MemorySize") or 0),
+        "ephemeral_storage_mb": int((config.get("EphemeralStorage") or {}).get("Size") or 512),
+        "architecture": str((config.get("Architectures") or ["x86_64"])[0]),
+    }
 
 
 # --- S3 ----------------------------------------------------------------------------------------

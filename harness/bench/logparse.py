@@ -8,8 +8,9 @@ What we look for, anything else ignored:
   ``imports``, ``eager_loads``, ``total``), ``eager`` (per model ``fetch``/``load`` ms) and
   ``threads``. Any JSON line whose message mentions "init" and carries ``init_ms`` or
   ``timings_ms`` is taken, so a renamed field is easy to follow here;
-- per-request lines with ``model_type`` and ``cache_hit`` (hits and misses per model), and
-  ``model loaded`` lines (loads per model);
+- per-request lines with ``model_type`` and ``cache_hit`` (hits and misses per model),
+  ``model loaded`` lines (loads per model), and the S3 store's ``model files downloaded`` lines
+  (downloads per model, with ``bytes``);
 - the runtime's report lines (``REPORT ... Duration: 78.90 ms``, ``Init Duration: ... ms``), used
   only when the function's own figures are missing.
 """
@@ -26,6 +27,7 @@ _CONTAINER_START = re.compile(r"\[localcloud\].*?cold start in\s*([\d.]+)\s*s\b"
 _INIT_DURATION = re.compile(r"Init Duration:\s*([\d.]+)\s*ms")
 _REPORT_DURATION = re.compile(r"^\s*REPORT\b.*?(?<!Init )(?<!Billed )\bDuration:\s*([\d.]+)\s*ms")
 _LOADED = re.compile(r"\bloaded\b", re.IGNORECASE)
+DOWNLOADED_MESSAGE = "model files downloaded"  # the S3 store's line, with ``bytes``
 
 # The init line's fields, grouped into the phases of the cold-start breakdown.
 INIT_PHASES = {
@@ -50,6 +52,8 @@ class LogSummary:
     model_loads: Counter[str] = field(default_factory=Counter)
     cache_hits: Counter[str] = field(default_factory=Counter)
     cache_misses: Counter[str] = field(default_factory=Counter)
+    downloads: Counter[str] = field(default_factory=Counter)  # S3 store: model files fetched to /tmp
+    downloaded_bytes: int = 0
 
     @property
     def has_init(self) -> bool:
@@ -115,6 +119,11 @@ def _read_json_line(summary: LogSummary, obj: dict[str, Any]) -> None:
         return
     model_type = obj.get("model_type")
     if not model_type:
+        return
+    if message == DOWNLOADED_MESSAGE:
+        summary.downloads[str(model_type)] += 1
+        if isinstance(obj.get("bytes"), int):
+            summary.downloaded_bytes += obj["bytes"]
         return
     if isinstance(obj.get("cache_hit"), bool):
         (summary.cache_hits if obj["cache_hit"] else summary.cache_misses)[str(model_type)] += 1

@@ -59,6 +59,7 @@ class Settings(Record):
     time_budget_s: float | None = optional()
     inprocess_model_load_ms: dict[str, dict[str, float]] = optional(factory=dict)
     catalog: str | None = optional()  # schema 1: the one catalog
+    fleet: dict[str, Any] | None = optional()  # harness.bench.fleet.FleetPlan.as_dict()
 
 
 @dataclass
@@ -133,6 +134,8 @@ class BenchResults(Record):
     finished_at: str | None = optional()
     duration_s: float | None = optional()
     targets: list[TargetCheck] = optional(factory=list)
+    # variant -> harness.bench.fleet.FleetRun.as_dict(): the fleet scenario (fleet_report reads it)
+    fleet: dict[str, dict[str, Any]] = optional(factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BenchResults:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench import adapters, inprocess, options, records, report, squad, torchsize
+from harness.bench.fleet import FleetPlan, FleetRun, bench_fleet
 from harness.bench.qa_adapter import QA_CODE
 from harness.bench.records import Reference, RunRecord
 from harness.bench.results import BenchResults, CudaTorch, EngineParity, InprocessScore, Settings, run_key
@@ -349,11 +350,13 @@ def run_benchmark(
     out_dir: Path | None = None,
     time_budget_s: float | None = DEFAULT_BUDGET_S,
     readmes: Sequence[Path] = READMES,
+    fleet_plan: FleetPlan | None = None,
 ) -> Path:
     """Benchmark every variant x catalog on the local cloud; returns the path of the results JSON.
 
     ``questions`` go through each run's endpoint; in-process, each catalog's engine answers
-    ``max(questions, inprocess_questions)`` (the engines' accuracy targets are on 2,000).
+    ``max(questions, inprocess_questions)`` (the engines' accuracy targets are on 2,000). Then,
+    with a ``fleet_plan``, the fleet scenario on each variant.
     """
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown or not variants:
@@ -439,6 +442,8 @@ def run_benchmark(
                 folders, OLD_STRATEGY_REPEATS, question, context, source, deadline
             )
             results.old_strategy.catalog = torch_catalog
+    if fleet_plan is not None:
+        run_fleets(results, variants, fleet_plan, deadline, out_dir)
     results.finished_at = _now()
     results.duration_s = time.monotonic() - started
     path = finish(results, out_dir, readmes)
@@ -447,8 +452,49 @@ def run_benchmark(
     return path
 
 
+def run_fleets(
+    results: BenchResults, variants: Sequence[str], plan: FleetPlan, deadline: Deadline, out_dir: Path
+) -> None:
+    """The fleet scenario on each variant, into ``results.fleet``, saved after each phase."""
+    results.settings.fleet = plan.as_dict()
+
+    def save(run: FleetRun) -> None:
+        results.fleet[run.variant] = run.as_dict()
+        report.write_json(results, out_dir)
+
+    for variant in variants:
+        save(bench_fleet(variant, plan, deadline, save))
+
+
+def run_fleet_only(
+    variants: Sequence[str],
+    plan: FleetPlan,
+    out_dir: Path,
+    time_budget_s: float | None = DEFAULT_BUDGET_S,
+    readmes: Sequence[Path] = READMES,
+) -> Path:
+    """Only the fleet scenario, merged into ``out_dir``'s results.json (its other runs kept)."""
+    existing = out_dir / report.RESULTS_JSON
+    if existing.is_file():
+        results = BenchResults.load(existing)
+    else:
+        results = BenchResults(started_at=_now(), machine=report.machine_info())
+    run_fleets(results, variants, plan, Deadline(time_budget_s), out_dir)
+    path = finish(results, out_dir, readmes)
+    say("==> targets")
+    print_targets(results)
+    return path
+
+
+def _fleet_plan(args: argparse.Namespace) -> FleetPlan:
+    return FleetPlan(sizes=args.fleet_sizes, requests=args.fleet_requests, concurrency=args.fleet_concurrency)
+
+
 def run_from_args(args: argparse.Namespace, out_dir: Path | None = None) -> Path:
-    """``run_benchmark`` with the options of ``options.add_arguments``."""
+    """``run_benchmark`` (or only the fleet scenario) with the options of ``options.add_arguments``."""
+    if args.fleet_only:
+        variants = args.variant or list(VARIANTS)
+        return run_fleet_only(variants, _fleet_plan(args), out_dir or RESULTS_DIR, args.budget_minutes * 60)
     return run_benchmark(
         args.variant or list(VARIANTS),
         questions=args.questions,
@@ -458,6 +504,7 @@ def run_from_args(args: argparse.Namespace, out_dir: Path | None = None) -> Path
         inprocess_questions=args.inprocess_questions,
         out_dir=out_dir,
         time_budget_s=args.budget_minutes * 60,
+        fleet_plan=None if args.no_fleet else _fleet_plan(args),
     )
 
 

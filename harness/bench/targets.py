@@ -351,6 +351,9 @@ def evaluate(results: BenchResults) -> list[TargetCheck]:
     checks.extend(_check_engines_per_variant(results))
     checks.extend(_check_engines_inprocess(results))
     checks.extend(_check_reference(results))
+    from harness.bench.fleet_targets import fleet_checks  # it builds on TargetCheck, defined here
+
+    checks.extend(fleet_checks(results.fleet))
     return checks
 
 

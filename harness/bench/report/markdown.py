@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from harness.bench import fleet_report
 from harness.bench.records import RunRecord
 from harness.bench.report.cells import fmt
 from harness.bench.report.machine import machine_line
@@ -64,6 +65,7 @@ def markdown_report(results: BenchResults, plots: Sequence[str]) -> str:
     ]
     for heading, render in DETAILS:
         sections += [f"## {heading}", render(results)]
+    sections += fleet_report.markdown_sections(results.fleet)
     sections += ["## Plots", "\n".join(f"![{Path(name).stem}]({name})" for name in plots)]
     skipped = _problems(results, lambda run: run.skipped)
     errors = _problems(results, lambda run: run.errors)
@@ -86,6 +88,7 @@ def readme_section(results: BenchResults, results_link: str, method_link: str) -
             summary_tables(results),
             *(["**Engines side by side**", engines_table(results)] if several_engines(results) else []),
             targets_table(checks),
+            *fleet_report.readme_parts(results.fleet),
             f"All tables, plots and raw numbers: [{results_link}]({results_link}).",
         ]
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.bench import fleet_report
 from harness.bench.records import INT8, TORCH
 from harness.bench.report.cells import median_of
 from harness.bench.report.sections import BREAKDOWN_LABELS
@@ -260,6 +261,11 @@ PLOTS: dict[str, tuple[Any, Any, Any]] = {
     "old_strategy": (_plot_old_strategy, (11, 4.5), (1, 1)),
     "image_size": (_plot_image, (8, 4), (1, 1)),
     "s3_download": (_plot_s3, (8, 4), (1, 1)),
+    "fleet_scaling": (
+        lambda r, axes: fleet_report.plot_scaling(r.fleet, axes),
+        lambda r: (5 * fleet_report.plot_columns(r.fleet), 4),
+        lambda r: (1, fleet_report.plot_columns(r.fleet)),
+    ),
 }
 
 

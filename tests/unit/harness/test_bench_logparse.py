@@ -119,3 +119,11 @@ def test_breakdown_without_logs_puts_the_unknown_in_other() -> None:
     assert parts["init_imports"] is None
     assert parts["first_inference"] == 25.0
     assert parts["other"] == pytest.approx(875.0)
+
+
+def test_s3_downloads_are_counted_per_model_and_not_as_loads() -> None:
+    line = '{"level": "INFO", "message": "model files downloaded", "model_type": "qa-003", "bytes": 1234}'
+    summary = logparse.parse_log("\n".join([line, line]))
+    assert summary.downloads == {"qa-003": 2}
+    assert summary.downloaded_bytes == 2468
+    assert not summary.model_loads

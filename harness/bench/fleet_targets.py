@@ -1,0 +1,121 @@
+"""The fleet scenario's targets (issue #11), per variant, on its largest fleet size:
+
+- 0 errors over 2,000 Zipf requests;
+- memory, and /tmp where the store has one (S3), never over budget at the peak (``GET /models``);
+- hit rate within 5 points of the offline LRU on the same sequence and budget;
+- p99 <= one model load + one forward + 100 ms (medians measured in the same phase);
+- on EFS: p50 at the largest N within 1.5x of the smallest N's (loads are rare under Zipf).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.bench.fleet import P99_SLACK_MS, p50_growth
+from harness.bench.fleet_report import fleet_runs
+from harness.bench.targets import TargetCheck
+
+TARGET_REQUESTS = 2000
+HIT_RATE_POINTS = 5.0
+P50_GROWTH = 1.5
+P50_GROWTH_VARIANTS = ("efs",)
+
+
+def _short(requests: int) -> str:
+    return "" if requests >= TARGET_REQUESTS else f"; the target is on {TARGET_REQUESTS:,}"
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:.0f} MB"
+
+
+def _budget_check(label: str, name: str, used: Any, budget: Any, note: str) -> TargetCheck:
+    if used is None or budget is None:
+        return TargetCheck(name, label, "<= budget", "not measured", None, "fleet")
+    return TargetCheck(
+        name, label, "<= budget", f"peak {_mb(used)} of {_mb(budget)}{note}", used <= budget, "fleet"
+    )
+
+
+def _variant_checks(run: dict[str, Any]) -> list[TargetCheck]:
+    phases = run.get("phases") or {}
+    variant = run.get("variant", "?")
+    label = f"{variant} · fleet"
+    if not phases:
+        return [TargetCheck("fleet: 0 errors over Zipf requests", label, "0", "not measured", None, "fleet")]
+    largest = str(max(int(s) for s in phases))
+    phase = phases[largest]
+    requests = int(phase.get("requests") or 0)
+    note = f" (N = {largest}{_short(requests)})"
+    errors = int(phase.get("errors") or 0)
+    checks = [
+        TargetCheck(
+            "fleet: 0 errors over Zipf requests",
+            label,
+            "0",
+            f"{errors} of {requests}{note}",
+            None if not requests else errors == 0,
+            "fleet",
+        )
+    ]
+    memory = phase.get("memory") or {}
+    used, budget = memory.get("peak_used_bytes"), memory.get("budget_bytes")
+    checks.append(_budget_check(label, "fleet: memory within budget", used, budget, note))
+    if variant == "s3" or memory.get("disk_budget_bytes") is not None:
+        checks.append(
+            _budget_check(
+                label,
+                "fleet: /tmp within budget",
+                memory.get("disk_peak_used_bytes"),
+                memory.get("disk_budget_bytes"),
+                note,
+            )
+        )
+    gap = phase.get("hit_rate_gap_points")
+    ideal = (phase.get("ideal_lru") or {}).get("hit_rate")
+    checks.append(
+        TargetCheck(
+            "fleet: hit rate vs the offline LRU",
+            label,
+            f"within {HIT_RATE_POINTS:g} points",
+            "not measured"
+            if gap is None or ideal is None
+            else f"{phase['hit_rate'] * 100:.1f}% vs {ideal * 100:.1f}%{note}",
+            None if gap is None else abs(gap) <= HIT_RATE_POINTS,
+            "fleet",
+        )
+    )
+    p99 = (phase.get("latency_ms") or {}).get("p99")
+    goal = phase.get("p99_goal_ms")
+    checks.append(
+        TargetCheck(
+            "fleet: p99 <= one load + forward + 100 ms",
+            label,
+            f"<= load + forward + {P99_SLACK_MS:g} ms",
+            "not measured"
+            if p99 is None or goal is None
+            else f"p99 {p99:.0f} ms vs {goal:.0f} ms ({phase['load_ms']:.0f} + {phase['forward_ms']:.0f} + "
+            f"{P99_SLACK_MS:g}){note}",
+            None if p99 is None or goal is None else p99 <= goal,
+            "fleet",
+        )
+    )
+    if variant in P50_GROWTH_VARIANTS:
+        growth = p50_growth(phases)
+        sizes = sorted(int(s) for s in phases)
+        checks.append(
+            TargetCheck(
+                f"fleet: p50 at N = {sizes[-1]} vs N = {sizes[0]}",
+                label,
+                f"<= {P50_GROWTH:g}x",
+                "not measured" if growth is None else f"{growth:.2f}x",
+                None if growth is None else growth <= P50_GROWTH,
+                "fleet",
+            )
+        )
+    return checks
+
+
+def fleet_checks(fleet: dict[str, Any]) -> list[TargetCheck]:
+    """The targets of every variant's fleet run (``fleet``: the results' variant -> run mapping)."""
+    return [check for run in fleet_runs(fleet) for check in _variant_checks(run)]
