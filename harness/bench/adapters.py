@@ -109,7 +109,7 @@ def function_configuration(function_name: str) -> dict[str, int | str]:
     Lambda API (what Terraform applied): the cost table's inputs."""
     import boto3
 
-    client = boto3.client("lambda", endpoint_url=aws_endpoint_url(), **CREDENTIALS)
+    client = boto3.client("lambda", endpoint_url=aws_endpoint_url(), **boto3_credentials())
     config = client.get_function_configuration(FunctionName=function_name)
     return {
         "memory_mb": int(config.get("MemorySize") or 0),
