@@ -21,7 +21,8 @@ import requests
 from inference.contract import MANIFEST_NAME, Manifest, object_key
 
 from harness import deploy, localcloud
-from harness.deploy import CAR_CONTEXT, CAR_QUESTION, MODEL_PREFIX
+from harness.deploy import MODEL_PREFIX
+from harness.example import example_payload
 from harness.localcloud.config import Settings
 from harness.models import default_bundle_dir, fleet
 
@@ -105,7 +106,7 @@ def _send(method: str, url: str, sent: Counter | None, model_type: str = "", **k
 
 
 def _ask(deployment: deploy.Deployment, sent: Counter, model_type: str) -> requests.Response:
-    payload = {"model_type": model_type, "question": CAR_QUESTION, "context": CAR_CONTEXT}
+    payload = example_payload(model_type)
     return _send("POST", deployment.api_url, sent, model_type, json=payload)
 
 
