@@ -10,10 +10,10 @@ locals {
   # The request limits become the function's variables only when set, so the function's own
   # defaults (function/inference/config.py) stay the one definition of each.
   request_limits = {
-    MAX_CONTEXT_CHARS   = var.max_context_chars
-    MAX_QUESTION_CHARS  = var.max_question_chars
-    MAX_QUESTION_TOKENS = var.max_question_tokens
-    MAX_WINDOWS         = var.max_windows
+    MAX_CONTEXT_CHARS   = var.request_limits.max_context_chars
+    MAX_QUESTION_CHARS  = var.request_limits.max_question_chars
+    MAX_QUESTION_TOKENS = var.request_limits.max_question_tokens
+    MAX_WINDOWS         = var.request_limits.max_windows
   }
   # Likewise the model cache's budget: unset, the function derives it from its memory size.
   model_settings = {

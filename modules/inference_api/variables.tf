@@ -115,47 +115,25 @@ variable "reserved_concurrency" {
 # Request limits (the function's 413s; null keeps the function's own default)
 ################################################################################
 
-variable "max_context_chars" {
-  description = "Longest context in characters, checked before tokenizing (413 beyond). null keeps the function's default, 100000. Sets MAX_CONTEXT_CHARS."
-  type        = number
-  default     = null
+variable "request_limits" {
+  description = "Request limits of the API function, each checked before the work it bounds (413 beyond); an attribute left out (null) keeps the function's own default. max_context_chars: longest context in characters, checked before tokenizing (default 100000; MAX_CONTEXT_CHARS). max_question_chars: longest question in characters, checked before tokenizing (default 2000; MAX_QUESTION_CHARS). max_question_tokens: longest question in tokens, 1-252, since a window of 384 tokens must keep more than the 128-token stride for context (default 128; MAX_QUESTION_TOKENS). max_windows: most 384-token windows one request may make, checked before any forward pass, what bounds a request's time (default 48, 6.5 s on one vCPU with the offline catalog's nlp1 on torch; about 18 keeps the default catalog's distilbert models under 10 s; MAX_WINDOWS)."
+  type = object({
+    max_context_chars   = optional(number)
+    max_question_chars  = optional(number)
+    max_question_tokens = optional(number)
+    max_windows         = optional(number)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.max_context_chars == null ? true : (var.max_context_chars >= 1 && floor(var.max_context_chars) == var.max_context_chars)
-    error_message = "max_context_chars must be null or a whole number >= 1."
+    condition     = alltrue([for limit in values(var.request_limits) : limit == null ? true : (limit >= 1 && floor(limit) == limit)])
+    error_message = "request_limits' attributes must be null or whole numbers >= 1."
   }
-}
-
-variable "max_question_chars" {
-  description = "Longest question in characters, checked before tokenizing (413 beyond). null keeps the function's default, 2000. Sets MAX_QUESTION_CHARS."
-  type        = number
-  default     = null
 
   validation {
-    condition     = var.max_question_chars == null ? true : (var.max_question_chars >= 1 && floor(var.max_question_chars) == var.max_question_chars)
-    error_message = "max_question_chars must be null or a whole number >= 1."
-  }
-}
-
-variable "max_question_tokens" {
-  description = "Longest question in tokens, 1-252 (a window of 384 tokens must keep more than the 128-token stride for context; 413 beyond). null keeps the function's default, 128. Sets MAX_QUESTION_TOKENS."
-  type        = number
-  default     = null
-
-  validation {
-    condition     = var.max_question_tokens == null ? true : (var.max_question_tokens >= 1 && floor(var.max_question_tokens) == var.max_question_tokens && var.max_question_tokens <= 252)
-    error_message = "max_question_tokens must be null or a whole number between 1 and 252."
-  }
-}
-
-variable "max_windows" {
-  description = "Most 384-token windows one request may make, checked before any forward pass (413 beyond): what bounds a request's time. null keeps the function's default, 48 (6.5 s on one vCPU with the offline catalog's nlp1 on torch; about 18 keeps the default catalog's distilbert models under 10 s). Sets MAX_WINDOWS."
-  type        = number
-  default     = null
-
-  validation {
-    condition     = var.max_windows == null ? true : (var.max_windows >= 1 && floor(var.max_windows) == var.max_windows)
-    error_message = "max_windows must be null or a whole number >= 1."
+    condition     = var.request_limits.max_question_tokens == null ? true : var.request_limits.max_question_tokens <= 252
+    error_message = "request_limits.max_question_tokens must be at most 252."
   }
 }
 

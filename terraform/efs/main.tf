@@ -1,21 +1,18 @@
 locals {
   variant    = "efs"
   model_root = "/mnt/models"
-}
 
-################################################################################
-# Created first (apply -target=module.image_repository -target=module.model_bucket; the
-# repository is in image_repository.tf):
-# the image is pushed and the models published before the functions exist.
-################################################################################
-
-module "model_bucket" {
-  source = "../../modules/model_bucket"
-
-  bucket_prefix = "${local.name}-models-"
-  # A demo stack: `terraform destroy` must leave nothing behind, and every model version in the
-  # bucket (the seeder's source of truth) is published again from its pinned source in minutes.
-  force_destroy = true
+  # The API function (api.tf) mounts the access point read-only and loads models from it.
+  model_store = {
+    description            = "Question answering, models on EFS (${module.model_filesystem.file_system_id})"
+    environment            = { MODEL_STORE = "efs", MODEL_ROOT = local.model_root }
+    vpc_subnet_ids         = module.model_filesystem.private_subnet_ids
+    vpc_security_group_ids = [module.model_filesystem.function_security_group_id]
+    # access_point_arn is only known once every mount target exists (terraform-aws-lambda #620).
+    efs_access_point_arn = module.model_filesystem.access_point_arn
+    efs_file_system_arn  = module.model_filesystem.file_system_arn
+    efs_local_mount_path = local.model_root
+  }
 }
 
 ################################################################################
@@ -30,53 +27,6 @@ module "model_filesystem" {
   throughput_mode = var.efs_throughput_mode
   # Functions in the VPC reach only the model bucket, read-only, through the gateway endpoint.
   s3_endpoint_bucket_arns = [module.model_bucket.bucket_arn]
-}
-
-################################################################################
-# The API function: mounts the access point read-only and loads models from it
-################################################################################
-
-module "api" {
-  source = "../../modules/inference_api"
-
-  name                 = local.name
-  description          = "Question answering, models on EFS (${module.model_filesystem.file_system_id})"
-  image_uri            = var.image_uri
-  image_command        = ["inference.handler.handler"]
-  memory_size          = var.memory_size
-  timeout              = var.timeout
-  ephemeral_storage_mb = var.ephemeral_storage_mb
-  reserved_concurrency = var.reserved_concurrency
-  max_context_chars    = var.max_context_chars
-  max_question_chars   = var.max_question_chars
-  max_question_tokens  = var.max_question_tokens
-  max_windows          = var.max_windows
-
-  model_memory_budget_mb = var.model_memory_budget_mb
-  tracing_mode           = var.tracing_mode
-  log_retention_days     = var.log_retention_days
-
-  environment_variables = merge(var.environment_variables, {
-    MODEL_STORE                  = "efs"
-    MODEL_ROOT                   = local.model_root
-    POWERTOOLS_SERVICE_NAME      = "inference"
-    POWERTOOLS_METRICS_NAMESPACE = "LambdaInference"
-  })
-
-  vpc_subnet_ids         = module.model_filesystem.private_subnet_ids
-  vpc_security_group_ids = [module.model_filesystem.function_security_group_id]
-  # access_point_arn is only known once every mount target exists (terraform-aws-lambda #620).
-  efs_access_point_arn = module.model_filesystem.access_point_arn
-  efs_file_system_arn  = module.model_filesystem.file_system_arn
-  efs_local_mount_path = local.model_root
-  efs_write_access     = false
-
-  api_authorization_type = var.api_authorization
-  jwt_issuer             = var.jwt_issuer
-  jwt_audiences          = var.jwt_audiences
-  stage_name             = var.stage_name
-  throttling_burst_limit = var.throttling_burst_limit
-  throttling_rate_limit  = var.throttling_rate_limit
 }
 
 ################################################################################

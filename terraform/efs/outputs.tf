@@ -1,13 +1,3 @@
-output "model_bucket" {
-  description = "Bucket the models are published to."
-  value       = module.model_bucket.bucket_id
-}
-
-output "model_prefix" {
-  description = "Key prefix of the models in the bucket (the manifest is <model_prefix>/manifest.json)."
-  value       = var.model_prefix
-}
-
 output "file_system_id" {
   description = "ID of the EFS file system that holds the models."
   value       = module.model_filesystem.file_system_id

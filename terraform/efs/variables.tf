@@ -9,21 +9,6 @@ variable "ephemeral_storage_mb" {
 }
 
 ################################################################################
-# Models
-################################################################################
-
-variable "model_prefix" {
-  description = "Key prefix of the models in the bucket the seeder copies from: the manifest is s3://<model_bucket>/<model_prefix>/manifest.json."
-  type        = string
-  default     = "models"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.model_prefix))
-    error_message = "model_prefix must be a non-empty key prefix without leading or trailing slashes."
-  }
-}
-
-################################################################################
 # File system and seeding
 ################################################################################
 

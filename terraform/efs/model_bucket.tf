@@ -1,0 +1,1 @@
+../_shared/model_bucket.tf
