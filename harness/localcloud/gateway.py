@@ -27,7 +27,7 @@ from harness.local_settings import ACCOUNT_ID, CREDENTIALS_ENV, HOST, REGION
 from harness.localcloud import proxy
 from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
-from harness.localcloud.cloudwatch.shipper import CloudWatchShipper
+from harness.localcloud.cloudwatch.shipper import LAMBDA_GROUP_PREFIX, CloudWatchShipper
 from harness.localcloud.config import Settings
 from harness.localcloud.deployed import Deployment, StateReader
 from harness.localcloud.docker.containers import remove_labelled
@@ -59,7 +59,9 @@ class Gateway:
         self.efs = EfsStore(settings.efs_dir)
         self.resolver = FunctionResolver(settings, self.reader, self.efs)
         self.cloudwatch = CloudWatchShipper(
-            moto_client("logs", settings.moto_url), moto_client("cloudwatch", settings.moto_url)
+            moto_client("logs", settings.moto_url),
+            moto_client("cloudwatch", settings.moto_url),
+            may_create_group=self._function_owns_group,
         ).start()
         self.runtime = LambdaRuntime(
             RuntimeOptions(
@@ -89,6 +91,13 @@ class Gateway:
         self._change_lock = threading.Lock()
         self._stopped = threading.Event()
         self._servers: list[ThreadingHTTPServer] = []
+
+    def _function_owns_group(self, group: str) -> bool:
+        """Whether a missing log group may be created: ``/aws/lambda/<name>`` of a deployed function
+        (Lambda creates it on the first write); never another group, nor a destroyed function's."""
+        if not group.startswith(LAMBDA_GROUP_PREFIX):
+            return False
+        return self.reader.current().function(group[len(LAMBDA_GROUP_PREFIX) :]) is not None
 
     def deployment(self) -> Deployment:
         """The current deployment; on a change, drain changed functions and delete destroyed EFS data."""

@@ -167,11 +167,13 @@ def test_cloudwatch_as_the_aws_cli_sees_it(deployed, tmp_path, capsys):
         ],
     )
     assert model_metrics, "no EMF metric with the model_type dimension"
+    # Other stacks of the session (oci, the fleet) have their own Invocations metric: find ours.
+    ours = {"Name": "FunctionName", "Value": deployed.function_name}
     invocations = poll(
         ("cloudwatch", "list-metrics", "--namespace", "AWS/Lambda", "--metric-name", "Invocations"),
-        lambda answer: answer["Metrics"],
+        lambda answer: [m for m in answer["Metrics"] if ours in m.get("Dimensions", [])],
     )
-    assert {"Name": "FunctionName", "Value": deployed.function_name} in invocations[0]["Dimensions"]
+    assert invocations, f"no AWS/Lambda Invocations metric for {deployed.function_name}"
 
 
 def test_the_committed_folders_hold_nothing_of_the_local_target(deployed):

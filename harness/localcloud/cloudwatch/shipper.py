@@ -8,7 +8,11 @@ ships it:
 - log lines grouped by (group, stream), in order, with ``put_log_events`` (at most 10,000 events
   or 1 MB per call, messages cut at 256 KB, as CloudWatch Logs allows). moto keeps no sequence
   tokens (AWS stopped requiring them in 2023) but wants each call's events in time order. The
-  group and stream are created the first time (the stack's Terraform usually made the group);
+  stream is created the first time; the group only where ``may_create_group`` allows it (as
+  Lambda creates a missing ``/aws/lambda/<function>`` group for a function that exists). A
+  destroyed function's last lines (its environments drain after Terraform deleted the group)
+  are dropped instead: re-creating the group would make the next apply of the stack fail with
+  ResourceAlreadyExistsException;
 - the metrics those lines carry (EMF documents; the REPORT line's Duration) and the AWS/Lambda
   metrics of each invocation, aggregated per period into Values and Counts, with
   ``put_metric_data`` (1,000 per call, per namespace).
@@ -20,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -41,8 +46,15 @@ LAMBDA_GROUP_PREFIX = "/aws/lambda/"
 
 
 class CloudWatchShipper:
-    def __init__(self, logs_client: Any, cloudwatch_client: Any, flush_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        logs_client: Any,
+        cloudwatch_client: Any,
+        flush_seconds: float = 1.0,
+        may_create_group: Callable[[str], bool] = lambda _group: True,
+    ) -> None:
         self._logs = logs_client
+        self._may_create_group = may_create_group
         self._cloudwatch = cloudwatch_client
         self._flush_seconds = flush_seconds
         self._items: deque[LogLine | Invocation] = deque()
@@ -128,15 +140,15 @@ class CloudWatchShipper:
     def _ensure_stream(self, group: str, stream: str) -> None:
         if (group, stream) in self._streams:
             return
-        for call, kwargs in (
-            (self._logs.create_log_group, {"logGroupName": group}),
-            (self._logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
-        ):
+        calls = [(self._logs.create_log_stream, {"logGroupName": group, "logStreamName": stream})]
+        if self._may_create_group(group):
+            calls.insert(0, (self._logs.create_log_group, {"logGroupName": group}))
+        for call, kwargs in calls:
             try:
                 call(**kwargs)
             except ClientError as exc:
                 if _code(exc) != "ResourceAlreadyExistsException":
-                    raise
+                    raise  # ResourceNotFoundException: no group and none may be made; lines dropped
         self._streams.add((group, stream))
 
     def _put_metrics(self, metrics: list[Metric]) -> None:
