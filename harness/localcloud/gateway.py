@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from harness.docker_engine import engine_client
 from harness.local_settings import ACCOUNT_ID, CREDENTIALS_ENV, HOST, REGION
 from harness.localcloud import proxy
+from harness.localcloud.apigw.accesslog import log_group_name
 from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
 from harness.localcloud.cloudwatch.shipper import LAMBDA_GROUP_PREFIX, CloudWatchShipper
@@ -94,10 +95,12 @@ class Gateway:
 
     def _function_owns_group(self, group: str) -> bool:
         """Whether a missing log group may be created: ``/aws/lambda/<name>`` of a deployed function
-        (Lambda creates it on the first write); never another group, nor a destroyed function's."""
-        if not group.startswith(LAMBDA_GROUP_PREFIX):
-            return False
-        return self.reader.current().function(group[len(LAMBDA_GROUP_PREFIX) :]) is not None
+        (Lambda creates it on the first write) or a deployed stage's access-log group; never a
+        destroyed stack's (its last lines would re-create it and fail the next apply)."""
+        deployment = self.reader.current()
+        if group.startswith(LAMBDA_GROUP_PREFIX):
+            return deployment.function(group[len(LAMBDA_GROUP_PREFIX) :]) is not None
+        return any(log_group_name(stage.access_log_destination) == group for stage in deployment.stages)
 
     def deployment(self) -> Deployment:
         """The current deployment; on a change, drain changed functions and delete destroyed EFS data."""
