@@ -555,9 +555,13 @@ def test_run_benchmark_end_to_end_with_fakes(bench_fake_run: dict[str, list[Any]
         assert list(data["concurrency"]["levels"]) == ["1", "2"]
         assert ("cuda_torch_image_bytes" in data["image"]) == (engine == "torch")
     # in-process: each catalog's models on their engine; ONNX timing sessions with the function's
-    # 2 threads beside the accuracy sessions (3 here); torch loaded once per model (threads per call)
+    # 2 threads beside the accuracy sessions (3 here); torch loaded once per model (threads per call);
+    # the fp32 ONNX catalog, not in the matrix, still answers the accuracy questions
     loads = sorted((engine, threads) for _folder, engine, threads in bench_fake_run["load"])
-    assert loads == [("onnx-int8", 2)] * 2 + [("onnx-int8", 3)] * 2 + [("torch", 3)] * 2
+    assert loads == [("onnx", 3)] * 2 + [("onnx-int8", 2)] * 2 + [("onnx-int8", 3)] * 2 + [("torch", 3)] * 2
+    assert results["inprocess_accuracy"]["offline-onnx"]["nlp1"]["engine"] == "onnx"
+    assert results["engine_parity"]["offline-onnx"]["against"] == "offline"
+    assert not any(key.endswith("/offline-onnx") for key in results["runs"])
     assert results["runs"]["oci/offline-int8"]["warm"]["models"]["nlp1"]["inprocess_threads"] == 2
     assert results["runs"]["oci/offline"]["warm"]["models"]["nlp1"]["inprocess_threads"] == 2
     assert results["inprocess_accuracy"]["offline-int8"]["nlp1"]["count"] == 5
@@ -579,6 +583,7 @@ def test_run_benchmark_end_to_end_with_fakes(bench_fake_run: dict[str, list[Any]
     assert checks[("image size", "oci · onnx-int8")]["target"] == "<= 450 MB"
     assert checks[("image size", "oci · onnx-int8")]["met"] is True
     assert checks[("int8 F1 loss vs torch (nlp1)", "in-process")]["met"] is True
+    assert ("fp32 ONNX EM / F1 = torch's (nlp1)", "in-process") in checks
     assert (out / "results.md").is_file() and (out / "cold_start.png").is_file()
     text = readme.read_text()
     assert (
