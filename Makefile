@@ -74,8 +74,8 @@ tf: setup ## Any terraform command on VARIANT's stack as the harness runs it: ma
 invoke: setup ## POST a question: make invoke VARIANT=efs MODEL=nlp2 QUESTION=... CONTEXT=... [TOKEN=<jwt>] (AWS_IAM APIs are signed)
 	$(HARNESS) invoke --variant $(VARIANT) --target $(TARGET) --model "$(MODEL)" $(if $(QUESTION),--question "$(QUESTION)") $(if $(CONTEXT),--context "$(CONTEXT)")
 
-logs: setup ## The function's CloudWatch log group (one stream per execution environment)
-	$(HARNESS) logs --variant $(VARIANT) --target $(TARGET)
+logs: setup ## The function's CloudWatch log group (one stream per execution environment) [FOLLOW=1] [SINCE=10m]
+	$(HARNESS) logs --variant $(VARIANT) --target $(TARGET) $(if $(SINCE),--since $(SINCE)) $(if $(FOLLOW),--follow)
 
 local-up: setup ## Start the local cloud (Docker engine, registry, moto, gateway)
 	$(HARNESS) local up

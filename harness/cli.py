@@ -101,7 +101,7 @@ def _cmd_invoke(args: argparse.Namespace) -> None:
 def _cmd_logs(args: argparse.Namespace) -> None:
     from harness import deploy
 
-    deploy.print_logs(args.variant, args.target)
+    deploy.print_logs(args.variant, args.target, since=args.since, follow=args.follow)
 
 
 def _cmd_local(args: argparse.Namespace) -> None:
@@ -152,13 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
         _variant_args(p, catalog=True)
         p.set_defaults(func=func)
 
-    for name, func, help_text in (
-        ("destroy", _cmd_destroy, "destroy a variant's stack"),
-        ("logs", _cmd_logs, "print the function's logs"),
-    ):
-        p = sub.add_parser(name, help=help_text)
-        _variant_args(p)
-        p.set_defaults(func=func)
+    p = sub.add_parser("destroy", help="destroy a variant's stack")
+    _variant_args(p)
+    p.set_defaults(func=_cmd_destroy)
+
+    p = sub.add_parser(
+        "logs",
+        help="print the function's logs",
+        description="Every stream of the function's log group; with --since or --follow, the lines "
+        "as `aws logs tail` prints them (timestamp, stream, message).",
+    )
+    _variant_args(p)
+    p.add_argument("--since", help="only events newer than this: 30s, 10m, 2h, 1d, 1w (with --follow: 10m)")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C")
+    p.set_defaults(func=_cmd_logs)
 
     p = sub.add_parser(
         "terraform",

@@ -7,6 +7,7 @@ This module only sequences the parts; each part lives in its own package.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -358,17 +359,28 @@ def invoke(
     return response.status_code, body
 
 
-def print_logs(variant: str, target: str) -> None:
+def print_logs(variant: str, target: str, since: str | None = None, follow: bool = False) -> None:
+    """The function's log group; with ``since``/``follow``, ``aws logs tail`` (v2) done on v1's API.
+
+    On AWS the CLI v2 users have does this itself, so the command is printed; locally the harness
+    reads the local CloudWatch Logs (``cloudwatch/reader.py`` says why it is not the CLI).
+    """
     stack = _stack(variant, target)
     name = stack.output().get("function_name")
     if not name:
         raise HarnessError(f"the {variant} stack is not deployed on {target}")
     if target != "local":
-        say(f"aws logs tail /aws/lambda/{name} --follow")
+        options = "".join([f" --since {since}" if since else "", " --follow" if follow else ""])
+        say(f"aws logs tail /aws/lambda/{name}{options}")
         return
     import boto3
 
     from harness.localcloud import boto3_kwargs
-    from harness.localcloud.cloudwatch.reader import lambda_logs
+    from harness.localcloud.cloudwatch.reader import DEFAULT_SINCE, lambda_logs, since_ms, tail_logs
 
-    print(lambda_logs(boto3.client("logs", **boto3_kwargs()), name))
+    client = boto3.client("logs", **boto3_kwargs())
+    if since is None and not follow:
+        print(lambda_logs(client, name))
+        return
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends a follow, as it ends `aws logs tail`
+        tail_logs(client, name, start_ms=since_ms(since or DEFAULT_SINCE), follow=follow)

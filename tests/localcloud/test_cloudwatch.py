@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.localcloud.cloudwatch.reader import lambda_logs
+from harness.localcloud.cloudwatch.reader import lambda_logs, tail_logs
 from tests.awscli import aws_cli as run_aws_cli
 
 from .conftest import Cloud
@@ -131,6 +133,48 @@ def test_lambda_log_stream_and_platform_lines(deployed: Cloud) -> None:
     printed = lambda_logs(deployed.client("logs"), "cw-logs")  # what `make logs` prints
     assert f"==> /aws/lambda/cw-logs / {streams[0]['logStreamName']} <==" in printed
     assert printed.count("REPORT RequestId: ") == 2
+
+
+def test_follow_prints_new_lines_as_they_arrive_and_since_leaves_older_ones_out(deployed: Cloud) -> None:
+    """``make logs FOLLOW=1 SINCE=...``: what ``aws logs tail --since --follow`` (v2) prints."""
+    _deploy(deployed, "cw-follow")
+    _invoke(deployed, "cw-follow", {"marker": "before-since"})
+    _reports(deployed, "cw-follow", 1)
+    since = int(time.time() * 1000) + 1
+    time.sleep(0.05)
+    lines: list[str] = []
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=tail_logs,
+        args=(deployed.client("logs"), "cw-follow"),
+        kwargs={
+            "start_ms": since,
+            "follow": True,
+            "emit": lines.append,
+            "keep_going": lambda: not stop.is_set(),
+        },
+        daemon=True,
+    )
+    follower.start()
+    try:
+        request_id = _invoke(deployed, "cw-follow", {"marker": "while-following"})["ResponseMetadata"][
+            "RequestId"
+        ]
+        deployed.wait_for(
+            lambda: any(f"REPORT RequestId: {request_id}" in line for line in lines),
+            WAIT,
+            "the followed REPORT line",
+        )
+    finally:
+        stop.set()
+        follower.join(10)
+    assert not follower.is_alive()
+    assert any(line.endswith("handler: action=echo marker=while-following") for line in lines)
+    assert not any("before-since" in line for line in lines)
+    assert len(lines) == len(set(lines)), "each event printed once"
+    assert all(
+        re.match(r"^\d{4}-\d{2}-\d{2}T[\d:.]+\+00:00 \d{4}/\d{2}/\d{2}/\[\$LATEST\]", line) for line in lines
+    )
 
 
 def test_log_type_tail(deployed: Cloud) -> None:
