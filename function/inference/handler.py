@@ -2,7 +2,7 @@
 
 Init (module scope, once per environment, outside any request) reads the settings, opens the
 store, and loads the models the manifest marks eager. The slow parts overlap: a worker thread
-reads the manifest and fetches the eager models' files (the S3 store makes its botocore client
+reads the manifest and fetches the eager models' files (the S3 store makes its S3 client
 there, on first use; downloads and hashing release the GIL) while this thread imports the engine
 runtimes the image holds (torch + transformers, ~2 s; onnxruntime, ~0.2 s). Init never raises:
 a failure is logged with its traceback and requests then answer 503 (ServiceUnavailableError when

@@ -1,10 +1,12 @@
 """S3 store: the manifest and model files in a bucket, downloaded to ephemeral storage (/tmp).
 
-Downloads are botocore GetObject calls on a thread pool: every file of a model is submitted at
-once and files above 8 MiB are fetched as concurrent 8 MiB ranged GETs, each written at its offset.
-That is what boto3's transfer manager does; it is not used because importing boto3 and s3transfer
-cost ~0.25 s of every S3 cold start on top of botocore (a quarter of the ONNX engine's whole cold
-start), for features a download of immutable, checksummed files does not need.
+Downloads are GetObject calls on a thread pool: every file of a model is submitted at once and
+files above 8 MiB are fetched as concurrent 8 MiB ranged GETs, each written at its offset. That is
+what boto3's transfer manager does; it is not used because importing boto3 and s3transfer cost
+~0.25 s of every S3 cold start, for features a download of immutable, checksummed files does not
+need. The GETs go through ``s3_reader`` (http.client + SigV4) where the environment holds
+credentials, as Lambda's does: botocore's import and client cost ~0.37 s more (``s3_reader`` has
+the figures); botocore stays the fallback.
 
 Each file is written under a temporary name in its final folder, verified (size and sha256), then
 renamed; whatever happens in between, the temporary files are removed, so /tmp never holds a
@@ -16,8 +18,8 @@ loaded torch model keeps its safetensors file memory-mapped, so deleting the fil
 block until the model is unloaded, and counting it as free would overflow /tmp. When only loaded
 models' folders are left, ``shortfall`` tells the service how much to unload from memory first.
 
-``download_model`` is the one download routine; the EFS seeder uses it too. botocore is imported
-only here, so the EFS and image stores never pay for it.
+``download_model`` is the one download routine; the EFS seeder uses it too. Neither client is
+imported by the EFS and image stores.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from inference.stores.files import (
     touch,
     tree_bytes,
 )
+from inference.stores.s3_reader import S3Reader
 
 MIB = 1024 * 1024
 MAX_HEADROOM = 64 * MIB  # ephemeral storage kept free for everything else that uses /tmp
@@ -71,7 +74,15 @@ class TransferSettings:
 
 
 def s3_client(settings: TransferSettings | None = None) -> Any:
-    """A botocore client configured by the environment (AWS_ENDPOINT_URL reaches moto locally)."""
+    """The S3 reader where the environment holds credentials and a region (Lambda's does; see
+    ``s3_reader`` for why it is not botocore), else a botocore client the environment configures
+    (AWS_ENDPOINT_URL reaches moto locally). Both answer ``get_object`` alike."""
+    reader = S3Reader.from_environment()
+    return reader if reader is not None else botocore_s3_client(settings)
+
+
+def botocore_s3_client(settings: TransferSettings | None = None) -> Any:
+    """A botocore S3 client the environment configures, sized for the download's concurrency."""
     import botocore.session
     from botocore.config import Config
 
@@ -244,9 +255,8 @@ class S3Store(ModelStore):
 
     @property
     def client(self) -> Any:
-        """The botocore client, made on first use: at init that is the prefetch thread's manifest
-        read, so importing botocore and loading S3's service model (~0.1-0.2 s) overlap the engine
-        runtime's import on the main thread instead of preceding it."""
+        """The S3 client (``s3_client``), made on first use: at init that is the prefetch thread's
+        manifest read, beside the engine runtime's import on the main thread."""
         if self._client is None:
             with self._client_lock:
                 if self._client is None:

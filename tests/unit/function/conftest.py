@@ -240,10 +240,11 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def s3(moto_endpoint: str) -> Any:
-    """The function's own client factory, pointed at moto by the environment alone."""
-    from inference.stores.s3 import s3_client
+    """A botocore client as the function would make it, pointed at moto by the environment alone
+    (it writes too: buckets and objects; the function's own reads go through ``s3_client``)."""
+    from inference.stores.s3 import botocore_s3_client
 
-    client = s3_client()
+    client = botocore_s3_client()
     assert client.meta.endpoint_url == moto_endpoint
     return client
 

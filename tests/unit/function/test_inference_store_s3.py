@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,8 @@ import pytest
 from inference.errors import ModelUnavailableError
 from inference.stores.base import ManifestUnavailableError
 from inference.stores.files import COMPLETE_MARKER, PART_TAG, tree_bytes
-from inference.stores.s3 import S3Store, TransferSettings, object_key, s3_client
+from inference.stores.s3 import S3Store, TransferSettings, botocore_s3_client, object_key, s3_client
+from inference.stores.s3_reader import S3Reader
 
 KB = 1024
 PREFIX = "catalogs/test"
@@ -23,20 +24,49 @@ def small_parts() -> TransferSettings:
     return TransferSettings(threshold=64 * KB, part_size=64 * KB, concurrency=4)
 
 
+CLIENTS = {"reader": s3_client, "botocore": botocore_s3_client}
+_client_factory = s3_client
+
+
+@pytest.fixture(autouse=True, params=sorted(CLIENTS))
+def client_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs with the function's S3 reader (what Lambda's environment gets) and with
+    the botocore client it falls back to; both answer ``get_object`` alike."""
+    global _client_factory
+    _client_factory = CLIENTS[request.param]
+    client = _client_factory()
+    assert isinstance(client, S3Reader) == (request.param == "reader")
+    yield request.param
+    _client_factory = s3_client
+
+
 def make_store(bucket: str, cache: Path, **kwargs: Any) -> S3Store:
-    """A store with its own client (tests hook its events), as a fresh environment would have."""
-    return S3Store(bucket, PREFIX, cache, client=s3_client(), transfer=small_parts(), **kwargs)
+    """A store with its own client (tests wrap its calls), as a fresh environment would have."""
+    return S3Store(bucket, PREFIX, cache, client=_client_factory(), transfer=small_parts(), **kwargs)
+
+
+def intercept_gets(store: S3Store, before: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+    """Call ``before(params)`` ahead of each of the store client's GetObject calls (it may raise,
+    as a network failure would); returns the function that removes the hook."""
+    client = store.client
+    original = client.get_object
+
+    def get_object(**params: Any) -> Any:
+        before(params)
+        return original(**params)
+
+    client.get_object = get_object
+
+    def remove() -> None:
+        client.get_object = original
+
+    return remove
 
 
 def record_gets(store: S3Store) -> list[dict[str, Any]]:
-    """Every GetObject/HeadObject the store's client makes, with its parameters."""
+    """Every GetObject the store's client makes, with its parameters."""
     calls: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        calls.append({"op": model.name, **params})
-
-    store.client.meta.events.register("provide-client-params.s3.GetObject", record)
-    store.client.meta.events.register("provide-client-params.s3.HeadObject", record)
+    intercept_gets(store, lambda params: calls.append({"op": "GetObject", **params}))
     return calls
 
 
@@ -98,20 +128,20 @@ def test_an_interrupted_download_leaves_nothing_behind_and_a_retry_succeeds(
     store = make_store(bucket, tmp_path / "cache")
     ranged: list[str] = []
 
-    def cut_the_network(params: dict[str, Any], **_: Any) -> None:
+    def cut_the_network(params: dict[str, Any]) -> None:
         if "Range" in params:
             ranged.append(params["Range"])
             if len(ranged) >= 3:  # two parts are written; the network stays down (retries exhaust)
                 raise ConnectionAbortedError("connection cut mid-transfer")
 
-    store.client.meta.events.register("provide-client-params.s3.GetObject", cut_the_network)
+    network_back = intercept_gets(store, cut_the_network)
     with pytest.raises(ModelUnavailableError) as caught:
         store.materialize(weights_model.model)
     assert caught.value.status == 503
     assert "'nlpx'" in caught.value.message and "weights.bin could not be downloaded" in caught.value.message
     assert all_files(tmp_path / "cache") == []  # no temp file, no final name, no marker
 
-    store.client.meta.events.unregister("provide-client-params.s3.GetObject", cut_the_network)
+    network_back()
     folder = store.materialize(weights_model.model)
     assert (folder / "weights.bin").read_bytes() == (weights_model.source / "weights.bin").read_bytes()
 
