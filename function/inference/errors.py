@@ -105,7 +105,8 @@ class ModelUnavailableError(InferenceError):
 
 
 class ServiceUnavailableError(InferenceError):
-    """The environment could not initialise (configuration, store); nothing can be served."""
+    """Nothing can be served: the environment could not initialise (configuration, store), or
+    the store's manifest was never read (``GET /models`` has nothing to list)."""
 
     status = 503
     code = "ServiceUnavailable"
