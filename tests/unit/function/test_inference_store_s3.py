@@ -251,6 +251,8 @@ def test_a_model_that_does_not_fit_in_what_tmp_has_left_is_refused_before_downlo
         store.materialize(big.model)
     assert not [p for p in all_files(tmp_path / "cache") if "big" in p]
     assert store.materialize(fits.model).is_dir()  # the cached model is still served
+    store.loaded(fits.model)
+    assert store.shortfall(big.model) == 0  # unloading "fits" could not make room: it stays loaded
 
 
 def test_a_real_model_is_served_from_s3_and_a_cold_start_reuses_tmp(
