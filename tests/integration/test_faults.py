@@ -28,6 +28,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 from inference.config import RequestLimits
 from inference.contract import MANIFEST_NAME, TOKENIZER_FILE, object_key
 from inference.stores.files import PART_TAG
@@ -310,7 +311,9 @@ def test_two_seeders_at_once_take_turns_and_leave_the_newest_manifest_verified(s
     for model in manifest.models.values():  # both must copy again: long enough to overlap
         for file in model.files:
             (root / model.folder / file.name).unlink()
-    lambda_client = boto3.client("lambda", **localcloud.boto3_kwargs())
+    # One attempt each (a retried invoke would be a third seeder), waiting as long as a turn takes.
+    once = Config(read_timeout=600, retries={"total_max_attempts": 1})
+    lambda_client = boto3.client("lambda", config=once, **localcloud.boto3_kwargs())
     results: list[dict] = []
 
     def run_seeder() -> None:
