@@ -36,6 +36,7 @@ from inference.stores.files import atomic_write_text, is_complete, safe_join, sw
 from inference.stores.s3 import TransferSettings, download_model, object_key, s3_client
 
 SEED_LOCK_NAME = ".seed.lock"
+WAITING_MESSAGE = "another seeder is running on this file system; waiting for its end"
 
 
 @contextmanager
@@ -49,7 +50,7 @@ def seeding_turn(root: Path) -> Iterator[float]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            logger.info("another seeder is running on this file system; waiting for its end")
+            logger.info(WAITING_MESSAGE)
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield time.perf_counter() - started
     finally:

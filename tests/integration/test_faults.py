@@ -32,6 +32,7 @@ from botocore.config import Config
 from inference import qa
 from inference.config import RequestLimits
 from inference.contract import MANIFEST_NAME, object_key
+from inference.seed import WAITING_MESSAGE, seeding_turn
 from inference.stores.files import PART_TAG
 from inference.stores.local import efs_store
 
@@ -309,29 +310,40 @@ def test_a_gateway_killed_and_started_again_leaves_no_orphan_and_the_next_reques
 
 
 def test_two_seeders_at_once_take_turns_and_leave_the_newest_manifest_verified(stack):
+    """The test holds the file system's seeding lock (the same flock the seeders take, through
+    the bind mount) until both seeders wait for it, so they surely run at once; released, one
+    copies and the other, in its turn, finds everything copied."""
     only(stack, "efs")
     manifest = faults.published_manifest(CATALOG_NAME)
     root = faults.efs_copy(MANIFEST_NAME).parent
-    for model in manifest.models.values():  # both must copy again: long enough to overlap
+    for model in manifest.models.values():  # both would copy again
         for file in model.files:
             (root / model.folder / file.name).unlink()
+    seeder = stack.outputs["seeder_function_name"]
     # One attempt each (a retried invoke would be a third seeder), waiting as long as a turn takes.
     once = Config(read_timeout=600, retries={"total_max_attempts": 1})
     lambda_client = boto3.client("lambda", config=once, **localcloud.boto3_kwargs())
     results: list[dict] = []
+    logs = Settings.from_env().logs_dir / seeder
+
+    def waiting() -> int:
+        return sum(path.read_text(errors="replace").count(WAITING_MESSAGE) for path in logs.glob("*.log"))
 
     def run_seeder() -> None:
-        answer = lambda_client.invoke(FunctionName=stack.outputs["seeder_function_name"], Payload=b"{}")
+        answer = lambda_client.invoke(FunctionName=seeder, Payload=b"{}")
         results.append({"error": answer.get("FunctionError"), **json.loads(answer["Payload"].read())})
 
     seeders = [threading.Thread(target=run_seeder) for _ in range(2)]
-    for seeder in seeders:
-        seeder.start()
-    for seeder in seeders:
-        seeder.join(600)
+    already = waiting()
+    with seeding_turn(root):
+        for thread in seeders:
+            thread.start()
+        wait_for(lambda: waiting() - already >= 2, 120, "both seeders to wait for the lock")
+    for thread in seeders:
+        thread.join(600)
     assert [r["error"] for r in results] == [None, None], results
     assert sorted(r["copied"] for r in results) == [[], ["nlp1", "nlp2"]], results  # the second skipped
-    assert max(r["lock_wait_seconds"] for r in results) > 0, results  # they overlapped: one waited
+    assert min(r["lock_wait_seconds"] for r in results) > 0, results  # both waited their turn
     bucket = stack.outputs["model_bucket"]
     published = s3_client().get_object(Bucket=bucket, Key=object_key(MODEL_PREFIX, MANIFEST_NAME))["Body"]
     assert (root / MANIFEST_NAME).read_bytes() == published.read()  # the newest, not rolled back
