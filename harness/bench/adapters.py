@@ -7,6 +7,7 @@ each can be replaced by a fake in tests, and a part that changes its API is fixe
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,11 @@ def env_logs(function_name: str) -> dict[str, LogFile]:
 
 
 def read_log(log: LogFile, offset: int = 0) -> str:
+    """The live file from ``offset`` on; from its start when it is shorter than that (it was
+    rotated at its size cap since the offset was taken: what was before is in ``<id>.log.1``)."""
     with open(log.path, "rb") as stream:
+        if offset > os.fstat(stream.fileno()).st_size:
+            offset = 0
         stream.seek(offset)
         return stream.read().decode("utf-8", errors="replace")
 
