@@ -31,6 +31,14 @@ def deploy(variant: str, catalog: str = "offline", variables: dict[str, Any] | N
     return _deploy(variant, "local", catalog, variables=variables)
 
 
+def is_deployed(variant: str) -> bool:
+    """Whether the variant's local stack is applied (its Terraform state has a function): a soak
+    reuses such a stack and leaves it running."""
+    from harness.terraform.runner import Stack
+
+    return bool(Stack(variant, target="local").output().get("function_name"))
+
+
 def destroy(variant: str) -> None:
     """``harness.deploy.destroy`` on the local target (the stack of the variant, whatever its catalog)."""
     from harness.deploy import destroy as _destroy
@@ -93,18 +101,24 @@ def read_log(log: LogFile, offset: int = 0) -> str:
         return stream.read().decode("utf-8", errors="replace")
 
 
-def count_containers(function_name: str) -> int | None:
-    """Running environments of the function: containers labelled with its name (None: no Docker)."""
-    from harness.docker_engine import engine_client
+def environment_filters(function_name: str) -> dict[str, list[str]]:
+    """Docker filters for the function's environments in this instance of the local cloud: another
+    instance on the machine (a test session's, another checkout's) may run a function of the same
+    name, and its containers are not ours to count."""
+    from harness.localcloud.config import LABEL_INSTANCE, Settings
     from harness.localcloud.runtime.environment import LABEL_FUNCTION
+
+    instance = Settings.from_env().instance
+    return {"label": [f"{LABEL_FUNCTION}={function_name}", f"{LABEL_INSTANCE}={instance}"]}
+
+
+def count_containers(function_name: str) -> int | None:
+    """Running environments of the function (None: no Docker)."""
+    from harness.docker_engine import engine_client
 
     try:
         client = engine_client(timeout=10)
-        return len(
-            client.containers.list(
-                filters={"label": f"{LABEL_FUNCTION}={function_name}"}, ignore_removed=True
-            )
-        )
+        return len(client.containers.list(filters=environment_filters(function_name), ignore_removed=True))
     except Exception:
         return None
 
