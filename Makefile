@@ -100,7 +100,7 @@ soak: SOAK_VARIANT = $(if $(filter command line environment,$(origin VARIANT)),$
 soak: SOAK_MINUTES ?= 10
 soak: CONCURRENCY ?= 8
 soak: setup ## Soak VARIANT (efs) at CONCURRENCY (8) for SOAK_MINUTES (10): errors, memory flat, logs/state bounded
-	$(PY) -m harness.bench.soak --variant $(SOAK_VARIANT) --catalog $(CATALOG) --minutes $(SOAK_MINUTES) \
+	$(HARNESS) soak --variant $(SOAK_VARIANT) --catalog $(CATALOG) --minutes $(SOAK_MINUTES) \
 	  --concurrency $(CONCURRENCY) $(SOAK_ARGS)
 
 clean: local-down ## Remove all generated state (.state/)

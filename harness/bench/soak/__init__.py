@@ -4,5 +4,6 @@ Split by job: ``probes`` (what the host can read: a process's RSS, a container's
 folder's size), ``sampler`` (those probes every ~10 s into ``records.Sample``), ``load`` (the
 clients at a fixed concurrency over the catalog's models), ``summary`` (the arithmetic: windows,
 flatness, growth per minute, the targets), ``records`` (the typed soak.json), ``report`` (its
-section in results.md and the README, and soak.png), ``run`` (deploy or reuse, soak, destroy).
+section in results.md and the README, and soak.png), ``options`` (the command line, light for the
+harness CLI), ``run`` (deploy or reuse, ramp, soak, destroy).
 """

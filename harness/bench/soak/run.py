@@ -19,17 +19,18 @@ from pathlib import Path
 from harness.bench import adapters
 from harness.bench.report.cells import PERCENTILES, fmt
 from harness.bench.scenarios import Target, scale_out
-from harness.bench.soak import records, report, summary
+from harness.bench.soak import options, records, report, summary
 from harness.bench.soak.load import Load
+from harness.bench.soak.options import SAMPLE_INTERVAL_S
 from harness.bench.soak.records import SoakRecord
-from harness.bench.soak.sampler import SAMPLE_INTERVAL_S, Host, Sampler
+from harness.bench.soak.sampler import Host, Sampler
 from harness.paths import VARIANTS
 from harness.progress import say, step
 
-DEFAULT_VARIANT = "efs"
-DEFAULT_CATALOG = "offline"
-DEFAULT_MINUTES = 10.0
-DEFAULT_CONCURRENCY = 8
+DEFAULT_VARIANT = options.DEFAULT_VARIANT
+DEFAULT_CATALOG = options.DEFAULT_CATALOG
+DEFAULT_MINUTES = options.DEFAULT_MINUTES
+DEFAULT_CONCURRENCY = options.DEFAULT_CONCURRENCY
 
 
 def _now() -> str:
@@ -161,26 +162,17 @@ def print_targets(record: SoakRecord) -> None:
         say(f"    [{state:>12}] {check.name}: {check.value} (goal {check.target})")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m harness.bench.soak``; exit 1 when a target is not met."""
-    parser = argparse.ArgumentParser(prog="python -m harness.bench.soak", description=__doc__)
-    parser.add_argument("--variant", choices=VARIANTS, default=DEFAULT_VARIANT)
-    parser.add_argument("--catalog", default=DEFAULT_CATALOG, help="a name under catalogs/ or a path")
-    parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
-    parser.add_argument("--seconds", type=float, help="the soak's length in seconds (overrides --minutes)")
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
-    parser.add_argument("--interval", type=float, default=SAMPLE_INTERVAL_S, help="seconds between samples")
-    parser.add_argument(
-        "--out", type=Path, help="results folder (default bench/results; elsewhere the README is left alone)"
-    )
-    args = parser.parse_args(argv)
+def run_from_args(args: argparse.Namespace) -> int:
+    """``run_soak`` with the options of ``options.add_arguments``; 1 when a target is not met."""
     record = run_soak(
-        args.variant,
-        args.catalog,
-        args.seconds if args.seconds is not None else args.minutes * 60,
-        args.concurrency,
-        args.interval,
-        args.out,
+        args.variant, args.catalog, options.seconds(args), args.concurrency, args.interval, args.out
     )
     print_targets(record)
     return 0 if record.passed else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m harness.bench.soak``: the same as ``python -m harness soak``."""
+    parser = argparse.ArgumentParser(prog="python -m harness.bench.soak", description=__doc__)
+    options.add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))

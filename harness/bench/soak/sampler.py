@@ -16,13 +16,13 @@ from typing import Any
 
 from harness.bench import adapters
 from harness.bench.soak import probes
+from harness.bench.soak.options import SAMPLE_INTERVAL_S
 from harness.bench.soak.records import Sample
 from harness.localcloud import processes
 from harness.localcloud.config import Settings
 from harness.localcloud.runtime.environment import LABEL_ENV
 from harness.localcloud.runtime.envlog import ROTATED_SUFFIX
 
-SAMPLE_INTERVAL_S = 10.0
 Progress = Callable[[], tuple[int, int]]  # (requests answered, errors) so far
 
 

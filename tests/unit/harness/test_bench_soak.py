@@ -339,3 +339,14 @@ def test_the_sampler_reads_a_recorded_process_and_the_state_folder(tmp_path: Pat
     assert last.logs_bytes == 1000
     assert last.state_bytes is not None and last.state_bytes >= 1000
     assert [s.t_s for s in samples] == sorted(s.t_s for s in samples)
+
+
+def test_the_command_line_defaults_and_the_seconds_override() -> None:
+    from harness.bench.soak import options
+    from harness.cli import build_parser
+
+    defaults = build_parser().parse_args(["soak"])
+    assert (defaults.variant, defaults.catalog, defaults.concurrency) == ("efs", "offline", 8)
+    assert options.seconds(defaults) == 600
+    short = build_parser().parse_args(["soak", "--variant", "s3", "--minutes", "1.5", "--seconds", "45"])
+    assert (short.variant, options.seconds(short)) == ("s3", 45)
