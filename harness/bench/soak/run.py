@@ -157,6 +157,12 @@ def _write(record: SoakRecord, out_dir: Path, readmes: Sequence[Path]) -> None:
 def print_targets(record: SoakRecord) -> None:
     latency = " / ".join(fmt(getattr(record.latency_ms, p)) for p in PERCENTILES)
     say(f"==> soak: {record.requests} requests, {record.errors} errors, p50 / p95 / p99 {latency} ms")
+    growth = ", ".join(
+        f"{name} {fmt(g.per_minute_bytes, 2, 1e-6)} MB/min"
+        for name, g in (("logs/", record.logs), ("services/", record.service_logs), ("state", record.state))
+    )
+    moto = fmt(record.moto_bytes_per_request, 1, 1e-3)
+    say(f"    growth after the warm-up: {growth}; moto {moto} KB per request (its CloudWatch data)")
     for check in record.targets:
         state = {True: "PASS", False: "FAIL", None: "NOT MEASURED"}[check.met]
         say(f"    [{state:>12}] {check.name}: {check.value} (goal {check.target})")
