@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from harness import example
 from harness.bench import options as bench_options
+from harness.bench.soak import options as soak_options
 from harness.errors import HarnessError
 from harness.paths import VARIANTS, hf_cache_dir
 
@@ -123,6 +124,13 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     print(f"results: {run_from_args(args)}")
 
 
+def _cmd_soak(args: argparse.Namespace) -> None:
+    from harness.bench.soak.run import run_from_args
+
+    if run_from_args(args):
+        raise SystemExit(1)  # a target not met
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmark every variant x catalog (engine) on the local cloud")
     bench_options.add_arguments(p)
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("soak", help="one stack under steady load: errors, memory, logs and state")
+    soak_options.add_arguments(p)
+    p.set_defaults(func=_cmd_soak)
     return parser
 
 
@@ -204,7 +216,7 @@ def _default_offline_cache(args: argparse.Namespace) -> None:
     """`--catalog offline` (and `fleet`, made from it) names the models of ../shared/hf-cache: find
     them there, never online, unless the caller chose another cache (the Makefile sets the same
     defaults)."""
-    if getattr(args, "catalog", None) in ("offline", "fleet") or args.command == "bench":
+    if getattr(args, "catalog", None) in ("offline", "fleet") or args.command in ("bench", "soak"):
         os.environ.setdefault("HF_HUB_CACHE", str(hf_cache_dir()))
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

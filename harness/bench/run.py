@@ -47,6 +47,7 @@ from harness.bench.scenarios import (
     s3_throughput,
     warm_latency,
 )
+from harness.bench.soak import records as soak_records
 from harness.bench.targets import evaluate, verdict
 from harness.paths import REPO_ROOT, VARIANTS
 from harness.progress import say, step
@@ -317,7 +318,7 @@ def finish(results: BenchResults, out_dir: Path, readmes: Sequence[Path] = READM
     for readme in readmes:
         results_link = os.path.relpath(written.markdown, readme.parent)
         method_link = os.path.relpath(REPO_ROOT / "bench" / "README.md", readme.parent)
-        section = report.readme_section(results, results_link, method_link)
+        section = report.readme_section(results, results_link, method_link, soak_records.load(out_dir))
         if report.update_readme(readme, section):
             say(f"    updated the benchmark section of {readme}")
         elif readme.is_file():
