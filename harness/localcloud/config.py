@@ -21,9 +21,12 @@ LABEL_INSTANCE = "lambda-inference.instance"
 LABEL_ROLE = "lambda-inference.role"
 # Every log file the local cloud writes is capped at this size with one backup (an environment's
 # stream: runtime/envlog.py; the gateway's and moto's own: logcap.py), so 8 warm environments
-# keep at most 16 MiB of logs on disk however long they live. 1 MiB is ~700 requests of one
-# environment's lines; the whole of every stream is in the local CloudWatch Logs.
-LOG_MAX_BYTES = 2**20
+# keep at most 256 MiB of logs on disk however long they live. 16 MiB is ~11,000 requests of one
+# environment's lines (~1.5 KB each): more than a benchmark phase reads back from one stream (the
+# fleet's 2,000 requests per phase, each phase in new environments), so a reader that follows a
+# stream across one rotation never misses a line. The whole of every stream is in the local
+# CloudWatch Logs.
+LOG_MAX_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
