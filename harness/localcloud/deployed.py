@@ -29,13 +29,6 @@ _FUNCTION_IN_ARN = re.compile(r"(?:^|:)function:([A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True)
-class Api:
-    id: str
-    name: str
-    protocol_type: str
-
-
-@dataclass(frozen=True)
 class Route:
     api_id: str
     route_key: str
@@ -131,7 +124,7 @@ class AccessPoint:
 class Deployment:
     """Everything the state files describe, merged; lookups the data plane needs."""
 
-    apis: dict[str, Api] = field(default_factory=dict)
+    apis: set[str] = field(default_factory=set)  # the HTTP APIs' ids (all the data plane asks of them)
     routes: list[Route] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
     integrations: dict[str, Integration] = field(default_factory=dict)
@@ -247,9 +240,7 @@ def parse_state(state: Mapping[str, Any]) -> Deployment:
         for instance in resource.get("instances") or ():
             attrs = instance.get("attributes") or {}
             if kind == "aws_apigatewayv2_api":
-                deployment.apis[attrs["id"]] = Api(
-                    attrs["id"], attrs.get("name") or "", attrs.get("protocol_type") or "HTTP"
-                )
+                deployment.apis.add(attrs["id"])
             elif kind == "aws_apigatewayv2_route":
                 deployment.routes.append(
                     Route(

@@ -28,12 +28,9 @@ class LambdaServiceError(Exception):
         cls.status = cls.status if status is None else status
         cls.error_type = cls.error_type if error_type is None else error_type
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
     def body(self) -> dict[str, str]:
-        return {"Type": "User" if self.status < 500 else "Service", "message": self.message}
+        """The Invoke API's JSON body: ``str(self)`` is the message the error was raised with."""
+        return {"Type": "User" if self.status < 500 else "Service", "message": str(self)}
 
 
 class ResourceNotFoundError(LambdaServiceError, status=404, error_type="ResourceNotFoundException"):
