@@ -4,9 +4,9 @@ its targets and the cost table read them).
 ``BenchResults.fleet`` maps a variant to its ``FleetRun``; ``Settings.fleet`` is the ``FleetPlan``.
 The JSON of each record is the layout of ``results.json``'s ``fleet`` section (field order is key
 order, see ``jsonrecord``), so results files written before these records load and write back
-byte for byte. A run whose deploy failed has empty ``models`` and ``function`` records: their
-fields are ``optional()``, so they write ``{}`` as the dicts they replace did, and the report
-prints "?" for them.
+byte for byte. A run whose deploy failed has no ``models`` and ``function`` (the records are
+empty and left out of the JSON; the ``{}`` older files hold for them loads as the empty record),
+and the report prints "?" for them.
 """
 
 from __future__ import annotations
@@ -61,23 +61,23 @@ class FleetPlan(Record):
 class ModelsSummary(Record):
     """The deployed fleet: its size, engine, eager models, and bytes (``FleetModels.summary``)."""
 
-    count: int | None = optional()
-    engine: str | None = optional()
-    eager: list[str] | None = optional()
-    total_bytes: int | None = optional()
-    mean_bytes: float | None = optional()
-    mean_cost_bytes: float | None = optional()  # the function's estimate of a loaded model
+    count: int = 0
+    engine: str = ""
+    eager: list[str] = field(default_factory=list)
+    total_bytes: int = 0
+    mean_bytes: float = 0.0
+    mean_cost_bytes: float = 0.0  # the function's estimate of a loaded model
 
 
 @dataclass
 class FunctionInfo(Record):
     """The deployed function as the cost table needs it (``adapters.function_configuration``)."""
 
-    memory_mb: int | None = optional()
-    ephemeral_storage_mb: int | None = optional()
-    architecture: str | None = optional()
-    image_bytes: int | None = optional()
-    deploy_s: float | None = optional()
+    memory_mb: int = 0
+    ephemeral_storage_mb: int = 0
+    architecture: str = ""
+    image_bytes: int = 0
+    deploy_s: float = 0.0
 
 
 @dataclass
@@ -166,8 +166,8 @@ class FleetRun(Record):
     catalog: str = ""
     plan: FleetPlan = field(default_factory=FleetPlan)
     budget_mb: int = 0
-    models: ModelsSummary = field(default_factory=ModelsSummary)
-    function: FunctionInfo = field(default_factory=FunctionInfo)
+    models: ModelsSummary = optional(factory=ModelsSummary)  # empty: the deploy failed
+    function: FunctionInfo = optional(factory=FunctionInfo)
     phases: dict[str, FleetPhase] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)

@@ -81,10 +81,6 @@ FLEET_HEADER = (
 )
 
 
-def _known(value: Any) -> Any:
-    return "?" if value is None else value
-
-
 def fleet_section(fleet: Fleet) -> str:
     """Per variant: the budget, then a row per fleet size; the p50/p99 growth under it."""
     runs = fleet_runs(fleet)
@@ -93,9 +89,10 @@ def fleet_section(fleet: Fleet) -> str:
     parts = []
     for run in runs:
         plan, models = run.plan, run.models
+        count, engine, mean = (models.count, models.engine, models.mean_bytes) if models else ("?", "?", None)
         parts.append(
-            f"**{run.variant}** ({_known(models.count)} models on {_known(models.engine)}, "
-            f"{_mb(models.mean_bytes)} each on average; memory budget {run.budget_mb} MiB "
+            f"**{run.variant}** ({count} models on {engine}, "
+            f"{_mb(mean)} each on average; memory budget {run.budget_mb} MiB "
             f"for about {plan.capacity_models} of them; Zipf s = {plan.exponent}, "
             f"seed {plan.seed}, concurrency {plan.concurrency})"
         )
