@@ -196,18 +196,17 @@ def sync_module_copy(
 def render_override(
     endpoint_url: str,
     *,
-    api_base_url: str | None = None,
     ignore_changes: Mapping[str, Sequence[str]] | None = None,
     module_sources: Mapping[str, str] | None = None,
 ) -> str:
     """The root override's text.
 
-    ``api_base_url`` defaults to ``<endpoint_url>/_aws/execute-api/<api id>``: the gateway serves
-    every deployed HTTP API under that path (docs/design.md). It is an HCL template, so it may
-    reference ``module.api``. ``module_sources`` maps module block names to replacement sources.
+    ``local.api_base_url`` becomes ``<endpoint_url>/_aws/execute-api/<api id>``: the gateway serves
+    every deployed HTTP API under that path (docs/design.md); an HCL template, as it references
+    ``module.api``. ``module_sources`` maps module block names to replacement sources.
     """
     endpoint = endpoint_url.rstrip("/")
-    base = api_base_url or f"{endpoint}/_aws/execute-api/${{module.api.api_id}}"
+    base = f"{endpoint}/_aws/execute-api/${{module.api.api_id}}"
     width = max(len(s) for s in SERVICES)
     endpoints = "\n".join(f"    {s.ljust(width)} = {_hcl_string(endpoint)}" for s in SERVICES)
     lines = [
@@ -263,7 +262,6 @@ def sync_local_stack(
     endpoint_url: str | None = None,
     *,
     modules_dir: Path | None = None,
-    api_base_url: str | None = None,
 ) -> Path:
     """Make ``work_dir`` the local-target twin of ``stack_dir``: its ``*.tf`` plus the override.
 
@@ -274,7 +272,6 @@ def sync_local_stack(
     """
     text = render_override(
         endpoint_url or local_settings.endpoint_url(),
-        api_base_url=api_base_url,
         module_sources=local_module_sources(stack_dir, work_dir, modules_dir),
     )
     sync_tf_files(stack_dir, work_dir, {OVERRIDE_NAME: text})
