@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench import adapters, inprocess, options, records, report, squad, torchsize
-from harness.bench.fleet import FleetPlan, FleetRun, bench_fleet
+from harness.bench.fleet import bench_fleet
+from harness.bench.fleet_records import FleetPlan, FleetRun
 from harness.bench.qa_adapter import QA_CODE
 from harness.bench.records import Reference, RunRecord
 from harness.bench.results import BenchResults, CudaTorch, EngineParity, InprocessScore, Settings, run_key
@@ -469,10 +470,10 @@ def run_fleets(
     results: BenchResults, variants: Sequence[str], plan: FleetPlan, deadline: Deadline, out_dir: Path
 ) -> None:
     """The fleet scenario on each variant, into ``results.fleet``, saved after each phase."""
-    results.settings.fleet = plan.as_dict()
+    results.settings.fleet = plan
 
     def save(run: FleetRun) -> None:
-        results.fleet[run.variant] = run.as_dict()
+        results.fleet[run.variant] = run
         report.write_json(results, out_dir)
 
     for variant in variants:
