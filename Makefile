@@ -21,7 +21,7 @@ export HF_HUB_CACHE ?= $(abspath ../shared/hf-cache)
 export HF_HUB_OFFLINE ?= 1
 
 .PHONY: help setup test unit lint fmt validate checkov integration image publish deploy destroy plan tf invoke logs \
-        local-up local-down local-status bench clean
+        local-up local-down local-status bench soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -93,6 +93,15 @@ bench: BENCH_CATALOGS ?= $(if $(filter command line,$(origin CATALOG)),$(CATALOG
 bench: setup ## Benchmark every variant x engine catalog (or VARIANT=..., BENCH_CATALOGS=a,b) on the local cloud
 	$(HARNESS) bench $(if $(filter command line,$(origin VARIANT)),$(foreach v,$(subst $(comma), ,$(VARIANT)),--variant $(v)),) \
 	  $(if $(BENCH_CATALOGS),--catalog $(BENCH_CATALOGS),) $(BENCH_ARGS)
+
+# Not a timed test: one stack (VARIANT, efs unless given) under CONCURRENCY clients for SOAK_MINUTES,
+# sampled every ~10 s; bench/results/soak.json + soak.png, and results.md / README when results.json is there.
+soak: SOAK_VARIANT = $(if $(filter command line environment,$(origin VARIANT)),$(VARIANT),efs)
+soak: SOAK_MINUTES ?= 10
+soak: CONCURRENCY ?= 8
+soak: setup ## Soak VARIANT (efs) at CONCURRENCY (8) for SOAK_MINUTES (10): errors, memory flat, logs/state bounded
+	$(HARNESS) soak --variant $(SOAK_VARIANT) --catalog $(CATALOG) --minutes $(SOAK_MINUTES) \
+	  --concurrency $(CONCURRENCY) $(SOAK_ARGS)
 
 clean: local-down ## Remove all generated state (.state/)
 	rm -rf .state

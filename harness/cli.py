@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from harness import example
 from harness.bench import options as bench_options
+from harness.bench.soak import options as soak_options
 from harness.errors import HarnessError
 from harness.paths import VARIANTS, hf_cache_dir
 
@@ -33,6 +34,10 @@ def _cmd_image(args: argparse.Namespace) -> None:
 
 
 def _cmd_lock(args: argparse.Namespace) -> None:
+    """Writes function/requirements/locks/<runtimes>.txt (every wheel of each image, by version
+    and sha256) and pip.txt from function/requirements/*.txt (needs the package index, and the CPU
+    torch wheel through PIP_FIND_LINKS), and terraform/<variant>/.terraform.lock.hcl from the
+    provider mirror. Commit what it writes."""
     from harness.images.wheellock import write_locks
     from harness.terraform.providerlock import write_provider_locks
 
@@ -72,6 +77,9 @@ def _cmd_plan(args: argparse.Namespace) -> None:
 
 
 def _cmd_terraform(args: argparse.Namespace) -> None:
+    """Runs terraform in the folder the harness uses (for the local target a working copy under
+    the state folder with the generated override), with the harness's state, provider mirror and
+    credentials, and the last deploy's variables for plan/apply/destroy."""
     from harness import deploy
 
     args_ = list(args.args[1:] if args.args[:1] == ["--"] else args.args)
@@ -99,6 +107,8 @@ def _cmd_invoke(args: argparse.Namespace) -> None:
 
 
 def _cmd_logs(args: argparse.Namespace) -> None:
+    """Every stream of the function's log group; with --since or --follow, the lines as `aws
+    logs tail` prints them (timestamp, stream, message)."""
     from harness import deploy
 
     deploy.print_logs(args.variant, args.target, since=args.since, follow=args.follow)
@@ -123,6 +133,13 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     print(f"results: {run_from_args(args)}")
 
 
+def _cmd_soak(args: argparse.Namespace) -> None:
+    from harness.bench.soak.run import run_from_args
+
+    if run_from_args(args):
+        raise SystemExit(1)  # a target not met
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,13 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", default="offline")
     p.set_defaults(func=_cmd_image)
 
+    # A command's description is its handler's docstring (argparse re-wraps it).
     p = sub.add_parser(
         "lock",
         help="regenerate the hash-pinned locks: the images' wheels and the stacks' provider",
-        description="Writes function/requirements/locks/<runtimes>.txt (every wheel of each image, by "
-        "version and sha256) and pip.txt from function/requirements/*.txt (needs the package index, "
-        "and the CPU torch wheel through PIP_FIND_LINKS), and terraform/<variant>/.terraform.lock.hcl "
-        "from the provider mirror. Commit what it writes.",
+        description=_cmd_lock.__doc__,
     )
     p.add_argument("what", nargs="?", choices=("all", "wheels", "terraform"), default="all")
     p.set_defaults(func=_cmd_lock)
@@ -156,12 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _variant_args(p)
     p.set_defaults(func=_cmd_destroy)
 
-    p = sub.add_parser(
-        "logs",
-        help="print the function's logs",
-        description="Every stream of the function's log group; with --since or --follow, the lines "
-        "as `aws logs tail` prints them (timestamp, stream, message).",
-    )
+    p = sub.add_parser("logs", help="print the function's logs", description=_cmd_logs.__doc__)
     _variant_args(p)
     p.add_argument("--since", help="only events newer than this: 30s, 10m, 2h, 1d, 1w (with --follow: 10m)")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C")
@@ -170,9 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "terraform",
         help="any terraform command on a variant's stack, as the harness runs it (e.g. -- plan)",
-        description="Runs terraform in the folder the harness uses (for the local target a working "
-        "copy under the state folder with the generated override), with the harness's state, "
-        "provider mirror and credentials, and the last deploy's variables for plan/apply/destroy.",
+        description=_cmd_terraform.__doc__,
     )
     _variant_args(p)
     p.add_argument("args", nargs=argparse.REMAINDER, help="terraform's arguments, after --")
@@ -197,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmark every variant x catalog (engine) on the local cloud")
     bench_options.add_arguments(p)
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("soak", help="one stack under steady load: errors, memory, logs and state")
+    soak_options.add_arguments(p)
+    p.set_defaults(func=_cmd_soak)
     return parser
 
 
@@ -204,7 +216,7 @@ def _default_offline_cache(args: argparse.Namespace) -> None:
     """`--catalog offline` (and `fleet`, made from it) names the models of ../shared/hf-cache: find
     them there, never online, unless the caller chose another cache (the Makefile sets the same
     defaults)."""
-    if getattr(args, "catalog", None) in ("offline", "fleet") or args.command == "bench":
+    if getattr(args, "catalog", None) in ("offline", "fleet") or args.command in ("bench", "soak"):
         os.environ.setdefault("HF_HUB_CACHE", str(hf_cache_dir()))
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

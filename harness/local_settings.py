@@ -12,6 +12,7 @@ so that no package has to import a sibling to learn where the local cloud is.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TypeVar
 
 Number = TypeVar("Number", int, float)
@@ -35,24 +36,28 @@ CREDENTIALS_ENV: dict[str, str] = {
 AWS_ENV: dict[str, str] = {**CREDENTIALS_ENV, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 
 
-def _env_number(name: str, default: Number, kind: type[Number], what: str) -> Number:
-    raw = os.environ.get(name, "").strip()
+def _env_number(
+    name: str, default: Number, kind: type[Number], what: str, env: Mapping[str, str] | None
+) -> Number:
+    raw = (os.environ if env is None else env).get(name, "").strip()
     if not raw:
         return default
     try:
         return kind(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not {what}") from None
+        raise ValueError(f"{name}={raw[:40]!r} is not {what}") from None
 
 
-def env_int(name: str, default: int) -> int:
-    """An integer setting from the environment; a value that is not one fails with its name."""
-    return _env_number(name, default, int, "an integer")
+def env_int(name: str, default: int, env: Mapping[str, str] | None = None) -> int:
+    """An integer setting from the environment (``env``, else the process's); a value that is not
+    one fails with its name."""
+    return _env_number(name, default, int, "an integer", env)
 
 
-def env_float(name: str, default: float) -> float:
-    """A number setting from the environment; a value that is not one fails with its name."""
-    return _env_number(name, default, float, "a number")
+def env_float(name: str, default: float, env: Mapping[str, str] | None = None) -> float:
+    """A number setting from the environment (``env``, else the process's); a value that is not
+    one fails with its name."""
+    return _env_number(name, default, float, "a number", env)
 
 
 def gateway_port() -> int:

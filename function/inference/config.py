@@ -7,9 +7,10 @@ naming the variable, instead of surfacing later as a confusing store or cache er
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 MIB = 1024 * 1024
 STORES = ("s3", "efs", "image")
@@ -84,21 +85,38 @@ class RequestLimits:
         )
 
 
-def _int(
-    env: Mapping[str, str], name: str, default: int | None, minimum: int = 0, maximum: int | None = None
-) -> int | None:
+N = TypeVar("N", int, float)
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: N | None,
+    parse: Callable[[str], N],
+    what: str,
+    minimum: N,
+    maximum: N | None = None,
+) -> N | None:
+    """The setting ``name`` parsed, within its bounds, or ``default`` when unset or blank; the
+    message names the variable and shows at most 40 characters of a value that does not parse."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw[:40]!r} is not an integer") from None
+        raise ConfigError(f"{name}={raw[:40]!r} is not {what}") from None
     if value < minimum:
         raise ConfigError(f"{name}={value} must be at least {minimum}")
     if maximum is not None and value > maximum:
         raise ConfigError(f"{name}={value} must be at most {maximum}")
     return value
+
+
+def _int(
+    env: Mapping[str, str], name: str, default: int | None, minimum: int = 0, maximum: int | None = None
+) -> int | None:
+    return _number(env, name, default, int, "an integer", minimum, maximum)
 
 
 def _required_int(env: Mapping[str, str], name: str, default: int, maximum: int | None = None) -> int:
@@ -109,15 +127,8 @@ def _required_int(env: Mapping[str, str], name: str, default: int, maximum: int 
 
 
 def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    value = _number(env, name, default, float, "a number", minimum)
+    assert value is not None  # a default was given
     return value
 
 

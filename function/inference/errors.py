@@ -1,4 +1,5 @@
-"""Errors a caller may see, as types that carry their HTTP status and code.
+"""Errors a caller may see, as types that carry their HTTP status and code (in the class line:
+``class X(InferenceError, status=404, code="ModelNotFound")``).
 
 Every layer raises these (or lets unexpected exceptions fly); ``error_body`` is the one place
 that turns them into the API's error shape ``{"error": {"code", "message"}, "request_id"}``.
@@ -44,23 +45,22 @@ class InferenceError(Exception):
     status = 500
     code = "InternalError"
 
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init_subclass__()
+        cls.status = cls.status if status is None else status
+        cls.code = cls.code if code is None else code
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-class BadRequestError(InferenceError):
+class BadRequestError(InferenceError, status=400, code="BadRequest"):
     """The request is not JSON, not an object, or a field is missing, mistyped or empty."""
 
-    status = 400
-    code = "BadRequest"
 
-
-class ModelNotFoundError(InferenceError):
+class ModelNotFoundError(InferenceError, status=404, code="ModelNotFound"):
     """The model_type is not in the manifest; the message lists the ones that are."""
-
-    status = 404
-    code = "ModelNotFound"
 
     def __init__(self, model_type: str, known: Iterable[str]) -> None:
         names = ", ".join(sorted(known)) or "none"
@@ -69,22 +69,16 @@ class ModelNotFoundError(InferenceError):
         self.known = tuple(sorted(known))
 
 
-class RouteNotFoundError(InferenceError):
+class RouteNotFoundError(InferenceError, status=404, code="RouteNotFound"):
     """No route for this method and path (only ``POST /`` and ``GET /models`` exist)."""
 
-    status = 404
-    code = "RouteNotFound"
 
-
-class PayloadTooLargeError(InferenceError):
+class PayloadTooLargeError(InferenceError, status=413, code="PayloadTooLarge"):
     """The request exceeds one of the request limits; the message names the limit and its setting.
 
     ``what`` says what was measured ("the context has 120000 characters"); the message adds
     "; the limit is <limit> (<SETTING>)" so a caller knows both the number and what to ask for.
     """
-
-    status = 413
-    code = "PayloadTooLarge"
 
     def __init__(self, what: str, limit: int, setting: str) -> None:
         super().__init__(f"{what}; the limit is {limit} ({setting})")
@@ -92,11 +86,8 @@ class PayloadTooLargeError(InferenceError):
         self.setting = setting
 
 
-class ModelUnavailableError(InferenceError):
+class ModelUnavailableError(InferenceError, status=503, code="ModelUnavailable"):
     """The model's files are missing, incomplete or fail their checksum (or cannot be loaded)."""
-
-    status = 503
-    code = "ModelUnavailable"
 
     def __init__(self, model_type: str, reason: str) -> None:
         super().__init__(f"model {excerpt(model_type)} is unavailable: {reason}")
@@ -104,12 +95,9 @@ class ModelUnavailableError(InferenceError):
         self.reason = reason
 
 
-class ServiceUnavailableError(InferenceError):
+class ServiceUnavailableError(InferenceError, status=503, code="ServiceUnavailable"):
     """Nothing can be served: the environment could not initialise (configuration, store), or
     the store's manifest was never read (``GET /models`` has nothing to list)."""
-
-    status = 503
-    code = "ServiceUnavailable"
 
 
 GENERIC_MESSAGE = "internal error; see the function's logs for this request_id"

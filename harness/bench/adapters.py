@@ -7,6 +7,7 @@ each can be replaced by a fake in tests, and a part that changes its API is fixe
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,14 @@ def deploy(variant: str, catalog: str = "offline", variables: dict[str, Any] | N
     from harness.deploy import deploy as _deploy
 
     return _deploy(variant, "local", catalog, variables=variables)
+
+
+def is_deployed(variant: str) -> bool:
+    """Whether the variant's local stack is applied (its Terraform state has a function): a soak
+    reuses such a stack and leaves it running."""
+    from harness.terraform.runner import Stack
+
+    return bool(Stack(variant, target="local").output().get("function_name"))
 
 
 def destroy(variant: str) -> None:
@@ -83,23 +92,33 @@ def env_logs(function_name: str) -> dict[str, LogFile]:
 
 
 def read_log(log: LogFile, offset: int = 0) -> str:
+    """The live file from ``offset`` on; from its start when it is shorter than that (it was
+    rotated at its size cap since the offset was taken: what was before is in ``<id>.log.1``)."""
     with open(log.path, "rb") as stream:
+        if offset > os.fstat(stream.fileno()).st_size:
+            offset = 0
         stream.seek(offset)
         return stream.read().decode("utf-8", errors="replace")
 
 
-def count_containers(function_name: str) -> int | None:
-    """Running environments of the function: containers labelled with its name (None: no Docker)."""
-    from harness.docker_engine import engine_client
+def environment_filters(function_name: str) -> dict[str, list[str]]:
+    """Docker filters for the function's environments in this instance of the local cloud: another
+    instance on the machine (a test session's, another checkout's) may run a function of the same
+    name, and its containers are not ours to count."""
+    from harness.localcloud.config import LABEL_INSTANCE, Settings
     from harness.localcloud.runtime.environment import LABEL_FUNCTION
+
+    instance = Settings.from_env().instance
+    return {"label": [f"{LABEL_FUNCTION}={function_name}", f"{LABEL_INSTANCE}={instance}"]}
+
+
+def count_containers(function_name: str) -> int | None:
+    """Running environments of the function (None: no Docker)."""
+    from harness.docker_engine import engine_client
 
     try:
         client = engine_client(timeout=10)
-        return len(
-            client.containers.list(
-                filters={"label": f"{LABEL_FUNCTION}={function_name}"}, ignore_removed=True
-            )
-        )
+        return len(client.containers.list(filters=environment_filters(function_name), ignore_removed=True))
     except Exception:
         return None
 

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.bench.fleet_records import FleetRun
 from harness.paths import REPO_ROOT
 
 PRICES_PATH = REPO_ROOT / "bench" / "prices.json"
@@ -170,40 +171,32 @@ def cost_table(
     ]
 
 
-def workload_from_fleet(entry: dict[str, Any]) -> Workload | None:
-    """The workload of one variant's fleet run (``results["fleet"][variant]``): its largest phase."""
-    phases = entry.get("phases") or {}
-    if not phases:
+def workload_from_fleet(run: FleetRun) -> Workload | None:
+    """The workload of one variant's fleet run (``results.fleet[variant]``): its largest phase."""
+    phase = run.largest_phase()
+    if phase is None or not phase.requests or not phase.ok:
         return None
-    phase = phases[str(max(int(size) for size in phases))]
-    requests = phase.get("requests") or 0
-    ok = phase.get("ok") or 0
-    if not requests or not ok:
-        return None
-    environments = phase.get("environments") or {}
+    requests, environments = phase.requests, phase.environments
     # The function's own timings (fetch + load + inference): the runtime's REPORT lines would also
     # count the scenario's GET /models polls; the handler's few ms outside its timers are left out.
-    billed_ms = float(phase.get("server_ms_mean") or 0.0)
-    reads = phase.get("store_reads") or {}
-    per_cold = reads.get("per_cold_start") or {}
-    variant = str(entry.get("variant", ""))
-    models = entry.get("models") or {}
-    function = entry.get("function") or {}
-    stored: dict[str, int] = {"ecr": int(function.get("image_bytes") or 0)}
+    billed_ms = float(phase.server_ms_mean or 0.0)
+    reads, per_cold = phase.store_reads, phase.store_reads.per_cold_start
+    variant, model_bytes = run.variant, int(run.models.total_bytes or 0)
+    stored: dict[str, int] = {"ecr": int(run.function.image_bytes or 0)}
     if variant in ("s3", "efs"):
-        stored["s3"] = int(models.get("total_bytes") or 0)
+        stored["s3"] = model_bytes
     if variant == "efs":
-        stored["efs"] = int(models.get("total_bytes") or 0)
+        stored["efs"] = model_bytes
     return Workload(
         variant=variant,
         billed_ms=billed_ms,
-        cold_start_share=(environments.get("started") or 0) / requests,
-        init_ms=float(environments.get("init_median_ms") or 0.0),
-        efs_bytes_per_request=(reads.get("bytes_loaded") or 0) / requests if variant == "efs" else 0.0,
-        efs_bytes_per_cold_start=float(per_cold.get("bytes") or 0) if variant == "efs" else 0.0,
-        s3_gets_per_request=(reads.get("s3_gets") or 0) / requests if variant == "s3" else 0.0,
-        s3_gets_per_cold_start=float(per_cold.get("s3_gets") or 0) if variant == "s3" else 0.0,
-        ephemeral_storage_mb=int(function.get("ephemeral_storage_mb") or FREE_EPHEMERAL_MB),
+        cold_start_share=environments.started / requests,
+        init_ms=float(environments.init_median_ms or 0.0),
+        efs_bytes_per_request=reads.bytes_loaded / requests if variant == "efs" else 0.0,
+        efs_bytes_per_cold_start=float(per_cold.bytes) if variant == "efs" else 0.0,
+        s3_gets_per_request=reads.s3_gets / requests if variant == "s3" else 0.0,
+        s3_gets_per_cold_start=float(per_cold.s3_gets) if variant == "s3" else 0.0,
+        ephemeral_storage_mb=int(run.function.ephemeral_storage_mb or FREE_EPHEMERAL_MB),
         stored_bytes=stored,
     )
 

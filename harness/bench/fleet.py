@@ -12,7 +12,8 @@ LRU of the same budget (``lru.simulate_lru``, the function's own cost estimate p
 p50/p95/p99, loads per minute, ``GET /models`` polled after every miss and every
 ``POLL_EVERY`` requests (peak memory and /tmp against their budgets), the environments that
 started (cold starts, from their logs) and what each request read from the store: what the cost
-table (``cost.py``) is computed from.
+table (``cost.py``) is computed from. A phase is a ``fleet_records.FleetPhase``, a variant's run
+a ``FleetRun`` (the records results.json holds).
 """
 
 from __future__ import annotations
@@ -25,21 +26,31 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.bench import adapters, logparse
 from harness.bench.client import ApiClient, ApiResult
+from harness.bench.fleet_records import (
+    ColdStartReads,
+    FleetPhase,
+    FleetPlan,
+    FleetRun,
+    FunctionInfo,
+    ModelsSummary,
+    PhaseEnvironments,
+    PhaseMemory,
+    StoreReads,
+)
 from harness.bench.lru import simulate_lru
-from harness.bench.options import FLEET_CONCURRENCY, FLEET_REQUESTS, FLEET_SIZES
-from harness.bench.stats import median, summarize
-from harness.bench.zipf import DEFAULT_SEED, ZIPF_EXPONENT, zipf_sequence
+from harness.bench.records import Summary
+from harness.bench.stats import median
+from harness.bench.zipf import zipf_sequence
 from harness.models.fleet import FLEET_NAME, FLEET_SIZE_VARIABLE, model_types
 from harness.progress import say
 
 CATALOG = FLEET_NAME
-CACHE_SHARE = 0.2  # the memory budget holds about this share of the largest fleet
 POLL_EVERY = 50  # GET /models every this many requests (and after every miss)
 # A phase stops after this many failed requests in a row: seen when a loaded machine made every
 # cold start's init outlast the function's timeout, so each request paid 25 s for a 504.
@@ -47,39 +58,6 @@ MAX_CONSECUTIVE_ERRORS = 10
 MIB = 1024 * 1024
 # The slack the p99 target allows over one model load + one forward pass (the issue's 100 ms).
 P99_SLACK_MS = 100.0
-
-
-@dataclass(frozen=True)
-class FleetPlan:
-    """What the scenario sends: Zipf(``exponent``, ``seed``) traffic, ``requests`` per fleet size."""
-
-    sizes: tuple[int, ...] = FLEET_SIZES
-    requests: int = FLEET_REQUESTS  # per phase: the issue's target is on 2,000 for N = 50
-    # 1: one environment, whose cache sees the whole sequence, as the offline LRU does
-    concurrency: int = FLEET_CONCURRENCY
-    cache_share: float = CACHE_SHARE
-    exponent: float = ZIPF_EXPONENT
-    seed: int = DEFAULT_SEED
-
-    def __post_init__(self) -> None:
-        if not self.sizes or min(self.sizes) < 1:
-            raise ValueError("fleet sizes must be positive whole numbers")
-        if self.requests < 1 or self.concurrency < 1:
-            raise ValueError("fleet requests and concurrency must be at least 1")
-        if not 0 < self.cache_share <= 1:
-            raise ValueError("the cache share must be in (0, 1]")
-
-    @property
-    def fleet_size(self) -> int:
-        return max(self.sizes)
-
-    @property
-    def capacity_models(self) -> int:
-        """Models the budget is sized for: ``cache_share`` of the largest fleet, at least one."""
-        return max(1, round(self.cache_share * self.fleet_size))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "sizes": list(self.sizes), "capacity_models": self.capacity_models}
 
 
 @dataclass(frozen=True)
@@ -126,16 +104,16 @@ class FleetModels:
         needed = max(mean * capacity_models, max(self.costs.values()))
         return math.ceil(needed / MIB)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> ModelsSummary:
         sizes = list(self.file_bytes.values())
-        return {
-            "count": len(self.model_types),
-            "engine": self.engine,
-            "eager": list(self.eager),
-            "total_bytes": sum(sizes),
-            "mean_bytes": sum(sizes) / len(sizes),
-            "mean_cost_bytes": sum(self.costs.values()) / len(self.costs),
-        }
+        return ModelsSummary(
+            count=len(self.model_types),
+            engine=self.engine,
+            eager=list(self.eager),
+            total_bytes=sum(sizes),
+            mean_bytes=sum(sizes) / len(sizes),
+            mean_cost_bytes=sum(self.costs.values()) / len(self.costs),
+        )
 
 
 @contextmanager
@@ -301,25 +279,29 @@ def _peak(values: Sequence[int | None]) -> int | None:
     return max(known) if known else None
 
 
-def _memory(polls: Sequence[MemoryPoll]) -> dict[str, Any]:
+def _within(used: int | None, budget: int | None) -> bool | None:
+    return None if used is None or budget is None else used <= budget
+
+
+def _memory(polls: Sequence[MemoryPoll]) -> PhaseMemory:
     used, budget = _peak([p.used_bytes for p in polls]), _peak([p.budget_bytes for p in polls])
     disk_used, disk_budget = (
         _peak([p.disk_used_bytes for p in polls]),
         _peak([p.disk_budget_bytes for p in polls]),
     )
-    return {
-        "polls": len(polls),
-        "peak_used_bytes": used,
-        "budget_bytes": budget,
-        "within_budget": None if used is None or budget is None else used <= budget,
-        "peak_loaded_models": max((p.loaded for p in polls), default=None),
-        "disk_peak_used_bytes": disk_used,
-        "disk_budget_bytes": disk_budget,
-        "disk_within_budget": None if disk_used is None or disk_budget is None else disk_used <= disk_budget,
-    }
+    return PhaseMemory(
+        polls=len(polls),
+        peak_used_bytes=used,
+        budget_bytes=budget,
+        within_budget=_within(used, budget),
+        peak_loaded_models=max((p.loaded for p in polls), default=None),
+        disk_peak_used_bytes=disk_used,
+        disk_budget_bytes=disk_budget,
+        disk_within_budget=_within(disk_used, disk_budget),
+    )
 
 
-def _environments(function_name: str, before: dict[str, adapters.LogFile]) -> dict[str, Any]:
+def _environments(function_name: str, before: dict[str, adapters.LogFile]) -> PhaseEnvironments:
     """The environments that started during the phase and what the logs written during it say:
     their init, and the S3 store's downloads (per model, eager ones at init included)."""
     inits: list[float] = []
@@ -337,35 +319,34 @@ def _environments(function_name: str, before: dict[str, adapters.LogFile]) -> di
             # the runtime's "Init Duration" of its restart (a fraction of a millisecond)
             if summary.has_init and summary.init_total_ms is not None:
                 inits.append(summary.init_total_ms)
-    return {
-        "started": len(started),
-        "init_ms": summarize(inits),
-        "init_median_ms": median(inits) if inits else None,
-        "downloads": dict(downloads),
-        "downloaded_bytes": downloaded_bytes,
-    }
+    return PhaseEnvironments(
+        started=len(started),
+        init_ms=Summary.of(inits),
+        init_median_ms=median(inits) if inits else None,
+        downloads=dict(downloads),
+        downloaded_bytes=downloaded_bytes,
+    )
 
 
 def _store_reads(
-    models: FleetModels, samples: Sequence[Sample], environments: dict[str, Any]
-) -> dict[str, Any]:
+    models: FleetModels, samples: Sequence[Sample], environments: PhaseEnvironments
+) -> StoreReads:
     """What the phase asked of the store. EFS: every load reads the model's files. S3: the
     downloads the store logged (a load from the /tmp copy costs nothing), as ranged GETs of the
     function's part size; a cold start downloads its eager models, counted apart."""
     misses = [s for s in samples if s.ok and not s.hit]
-    downloads = environments.get("downloads") or {}
-    cold_starts = int(environments.get("started") or 0)
+    downloads = environments.downloads
     eager_gets = sum(models.s3_gets[mt] for mt in models.eager)
     all_gets = sum(models.s3_gets.get(mt, 0) * n for mt, n in downloads.items())
-    return {
-        "loads": len(misses),
-        "bytes_loaded": sum(models.file_bytes[s.model_type] for s in misses),
-        "downloads": sum(downloads.values()),
-        "bytes_downloaded": int(environments.get("downloaded_bytes") or 0),
+    return StoreReads(
+        loads=len(misses),
+        bytes_loaded=sum(models.file_bytes[s.model_type] for s in misses),
+        downloads=sum(downloads.values()),
+        bytes_downloaded=environments.downloaded_bytes,
         # the requests' own GETs: the eager models' downloads at each cold start are per_cold_start
-        "s3_gets": max(0, all_gets - cold_starts * eager_gets) if downloads else 0,
-        "per_cold_start": {"bytes": sum(models.file_bytes[mt] for mt in models.eager), "s3_gets": eager_gets},
-    }
+        s3_gets=max(0, all_gets - environments.started * eager_gets) if downloads else 0,
+        per_cold_start=ColdStartReads(sum(models.file_bytes[mt] for mt in models.eager), eager_gets),
+    )
 
 
 def _load_and_forward(samples: Sequence[Sample]) -> dict[str, float | None]:
@@ -391,7 +372,7 @@ def run_phase(
     question: str,
     context: str,
     deadline: Any,
-) -> dict[str, Any]:
+) -> FleetPhase:
     """Zipf traffic over the first ``size`` models of the fleet, from a cold start; its summary."""
     if size > len(models.model_types):
         raise ValueError(f"fleet size {size} is more than the {len(models.model_types)} models deployed")
@@ -413,37 +394,37 @@ def run_phase(
     latencies = [s.latency_ms for s in ok]
     statuses = Counter(s.status for s in samples)
     hit_rate = hits / len(ok) if ok else None
-    out = {
-        "size": size,
-        "requests": len(samples),
-        "truncated": len(samples) < len(sequence),
-        "stopped": stopped,
-        "ok": len(ok),
-        "errors": len(samples) - len(ok),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "seconds": seconds,
-        "hits": hits,
-        "misses": len(ok) - hits,
-        "hit_rate": hit_rate,
-        "ideal_lru": ideal.as_dict(),
-        "ideal_lru_in_models": ideal_in_models.as_dict(),
-        "hit_rate_gap_points": None if hit_rate is None else (ideal.hit_rate - hit_rate) * 100,
-        "loads_per_minute": (len(ok) - hits) / (seconds / 60) if seconds > 0 else None,
-        "latency_ms": summarize(latencies),
-        "hit_latency_ms": summarize([s.latency_ms for s in ok if s.hit]),
-        "miss_latency_ms": summarize([s.latency_ms for s in ok if not s.hit]),
-        "server_ms_mean": _mean([s.fetch_ms + s.load_ms + s.inference_ms for s in ok]),
+    out = FleetPhase(
+        size=size,
+        requests=len(samples),
+        truncated=len(samples) < len(sequence),
+        stopped=stopped,
+        ok=len(ok),
+        errors=len(samples) - len(ok),
+        statuses={str(k): v for k, v in sorted(statuses.items())},
+        seconds=seconds,
+        hits=hits,
+        misses=len(ok) - hits,
+        hit_rate=hit_rate,
+        ideal_lru=ideal,
+        ideal_lru_in_models=ideal_in_models,
+        hit_rate_gap_points=None if hit_rate is None else (ideal.hit_rate - hit_rate) * 100,
+        loads_per_minute=(len(ok) - hits) / (seconds / 60) if seconds > 0 else None,
+        latency_ms=Summary.of(latencies),
+        hit_latency_ms=Summary.of([s.latency_ms for s in ok if s.hit]),
+        miss_latency_ms=Summary.of([s.latency_ms for s in ok if not s.hit]),
+        server_ms_mean=_mean([s.fetch_ms + s.load_ms + s.inference_ms for s in ok]),
         **_load_and_forward(samples),
-        "memory": _memory(polls + ([read_poll(final.body)] if final.ok else [])),
-        "function_counters": function_counters(final.body) if final.ok else {},
-        "environments": environments,
-        "store_reads": _store_reads(models, samples, environments),
-        "distinct_models": len(set(sent)),
-    }
+        memory=_memory(polls + ([read_poll(final.body)] if final.ok else [])),
+        function_counters=function_counters(final.body) if final.ok else {},
+        environments=environments,
+        store_reads=_store_reads(models, samples, environments),
+        distinct_models=len(set(sent)),
+    )
     say(
         f"    fleet N={size}: hit rate {_pct(hit_rate)} (ideal LRU {_pct(ideal.hit_rate)}), "
-        f"p50 {_ms(out['latency_ms'], 'p50')} / p99 {_ms(out['latency_ms'], 'p99')} ms, "
-        f"{out['misses']} loads, {out['errors']} errors, {seconds:.0f} s"
+        f"p50 {_ms(out.latency_ms.p50)} / p99 {_ms(out.latency_ms.p99)} ms, "
+        f"{out.misses} loads, {out.errors} errors, {seconds:.0f} s"
     )
     return out
 
@@ -456,48 +437,8 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def _ms(summary: dict[str, Any], key: str) -> str:
-    value = summary.get(key)
+def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
-
-
-@dataclass
-class FleetRun:
-    """One variant's fleet run: the deploy, the budget, and one phase per fleet size."""
-
-    variant: str
-    plan: FleetPlan
-    budget_mb: int = 0
-    models: dict[str, Any] = field(default_factory=dict)
-    function: dict[str, Any] = field(default_factory=dict)
-    phases: dict[str, Any] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "variant": self.variant,
-            "catalog": CATALOG,
-            "plan": self.plan.as_dict(),
-            "budget_mb": self.budget_mb,
-            "models": self.models,
-            "function": self.function,
-            "phases": self.phases,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "seconds": self.seconds,
-        }
-
-
-def p50_growth(phases: dict[str, Any]) -> float | None:
-    """p50 of the largest fleet / p50 of the smallest (the scaling target)."""
-    sizes = sorted(int(k) for k in phases)
-    if len(sizes) < 2:
-        return None
-    low = (phases[str(sizes[0])].get("latency_ms") or {}).get("p50")
-    high = (phases[str(sizes[-1])].get("latency_ms") or {}).get("p50")
-    return high / low if low and high else None
 
 
 def bench_fleet(
@@ -507,7 +448,7 @@ def bench_fleet(
     ``save`` is called after each phase, so an interrupted run keeps the phases it finished."""
     from harness.models import build_bundle, default_bundle_dir, load_catalog
 
-    run = FleetRun(variant, plan)
+    run = FleetRun(variant=variant, catalog=CATALOG, plan=plan)
     if deadline.expired():
         run.skipped["deploy"] = "the benchmark's time budget was spent"
         return run
@@ -527,11 +468,14 @@ def bench_fleet(
                 variant, CATALOG, variables={"model_memory_budget_mb": run.budget_mb}
             )
         target = _Target(deployment.api_url, deployment.function_name)
-        run.function = {
-            **adapters.function_configuration(target.function_name),
-            "image_bytes": int(getattr(deployment, "image_size_bytes", 0) or 0),
-            "deploy_s": time.monotonic() - started,
-        }
+        config = adapters.function_configuration(target.function_name)
+        run.function = FunctionInfo(
+            memory_mb=int(config["memory_mb"]),
+            ephemeral_storage_mb=int(config["ephemeral_storage_mb"]),
+            architecture=str(config["architecture"]),
+            image_bytes=int(getattr(deployment, "image_size_bytes", 0) or 0),
+            deploy_s=time.monotonic() - started,
+        )
         for size in sorted(set(plan.sizes)):
             if deadline.expired():
                 run.skipped[str(size)] = "the benchmark's time budget was spent"

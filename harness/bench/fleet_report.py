@@ -1,6 +1,6 @@
 """The fleet scenario and the cost table in the benchmark report: markdown sections and a plot.
 
-Each function takes the results' ``fleet`` mapping (variant -> ``fleet.FleetRun.as_dict()``) and
+Each function takes the results' ``fleet`` mapping (variant -> ``fleet_records.FleetRun``) and
 renders one section, so the report only passes that mapping along and these move as a unit.
 """
 
@@ -9,14 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from harness.bench import cost
-from harness.bench.fleet import p50_growth
+from harness.bench.fleet_records import FleetRun
 from harness.bench.records import VARIANT_ORDER
 from harness.bench.report.cells import table
 
 MB = 1_000_000
+Fleet = dict[str, FleetRun]  # BenchResults.fleet: variant -> its run
 
 
-def fleet_runs(fleet: dict[str, Any]) -> list[dict[str, Any]]:
+def fleet_runs(fleet: Fleet) -> list[FleetRun]:
     """The variants' fleet runs, in variant order."""
     order = {variant: index for index, variant in enumerate(VARIANT_ORDER)}
     return [fleet[v] for v in sorted(fleet, key=lambda v: (order.get(v, len(order)), v))]
@@ -38,29 +39,26 @@ def _against(used: float | None, budget: float | None) -> str:
     return "-" if used is None else f"{_mb(used)} / {_mb(budget)}"
 
 
-def _phase_rows(run: dict[str, Any]) -> list[list[Any]]:
+def _phase_rows(run: FleetRun) -> list[list[Any]]:
     rows = []
-    for size in sorted(run.get("phases") or {}, key=int):
-        phase = run["phases"][size]
-        latency = phase.get("latency_ms") or {}
-        memory = phase.get("memory") or {}
-        ideal = (phase.get("ideal_lru") or {}).get("hit_rate")
-        ideal_models = (phase.get("ideal_lru_in_models") or {}).get("hit_rate")
+    for size in run.sizes():
+        phase = run.phases[str(size)]
+        latency, memory = phase.latency_ms, phase.memory
         rows.append(
             [
                 size,
-                f"{phase.get('requests', 0)}" + (" (truncated)" if phase.get("truncated") else ""),
-                phase.get("errors", "-"),
-                _pct(phase.get("hit_rate")),
-                f"{_pct(ideal)} / {_pct(ideal_models)}",
-                _ms(latency.get("p50")),
-                _ms(latency.get("p95")),
-                _ms(latency.get("p99")),
-                "-" if phase.get("loads_per_minute") is None else f"{phase['loads_per_minute']:.1f}",
-                f"{_ms(phase.get('load_ms'))} / {_ms(phase.get('forward_ms'))}",
-                _against(memory.get("peak_used_bytes"), memory.get("budget_bytes")),
-                _against(memory.get("disk_peak_used_bytes"), memory.get("disk_budget_bytes")),
-                (phase.get("environments") or {}).get("started", "-"),
+                f"{phase.requests}" + (" (truncated)" if phase.truncated else ""),
+                phase.errors,
+                _pct(phase.hit_rate),
+                f"{_pct(phase.ideal_lru.hit_rate)} / {_pct(phase.ideal_lru_in_models.hit_rate)}",
+                _ms(latency.p50),
+                _ms(latency.p95),
+                _ms(latency.p99),
+                "-" if phase.loads_per_minute is None else f"{phase.loads_per_minute:.1f}",
+                f"{_ms(phase.load_ms)} / {_ms(phase.forward_ms)}",
+                _against(memory.peak_used_bytes, memory.budget_bytes),
+                _against(memory.disk_peak_used_bytes, memory.disk_budget_bytes),
+                phase.environments.started,
             ]
         )
     return rows
@@ -83,31 +81,31 @@ FLEET_HEADER = (
 )
 
 
-def fleet_section(fleet: dict[str, Any]) -> str:
+def fleet_section(fleet: Fleet) -> str:
     """Per variant: the budget, then a row per fleet size; the p50/p99 growth under it."""
     runs = fleet_runs(fleet)
     if not runs:
         return "No fleet run in these results (`--no-fleet`, or an older results file)."
     parts = []
     for run in runs:
-        plan = run.get("plan") or {}
-        models = run.get("models") or {}
+        plan, models = run.plan, run.models
+        count, engine, mean = (models.count, models.engine, models.mean_bytes) if models else ("?", "?", None)
         parts.append(
-            f"**{run['variant']}** ({models.get('count', '?')} models on {models.get('engine', '?')}, "
-            f"{_mb(models.get('mean_bytes'))} each on average; memory budget {run.get('budget_mb', '?')} MiB "
-            f"for about {plan.get('capacity_models', '?')} of them; Zipf s = {plan.get('exponent', '?')}, "
-            f"seed {plan.get('seed', '?')}, concurrency {plan.get('concurrency', '?')})"
+            f"**{run.variant}** ({count} models on {engine}, "
+            f"{_mb(mean)} each on average; memory budget {run.budget_mb} MiB "
+            f"for about {plan.capacity_models} of them; Zipf s = {plan.exponent}, "
+            f"seed {plan.seed}, concurrency {plan.concurrency})"
         )
         parts.append(table(FLEET_HEADER, _phase_rows(run)))
-        growth = p50_growth(run.get("phases") or {})
+        growth = run.p50_growth()
         if growth is not None:
-            sizes = sorted(int(s) for s in run["phases"])
+            sizes = run.sizes()
             parts.append(f"p50 at N = {sizes[-1]} is {growth:.2f}x the p50 at N = {sizes[0]}.")
-        for size, phase in sorted((run.get("phases") or {}).items(), key=lambda item: int(item[0])):
-            if phase.get("stopped"):
-                parts.append(f"- N = {size} stopped early: {phase['stopped']}")
-        for kind in ("skipped", "errors"):
-            for name, text in (run.get(kind) or {}).items():
+        for size in run.sizes():
+            if run.phases[str(size)].stopped:
+                parts.append(f"- N = {size} stopped early: {run.phases[str(size)].stopped}")
+        for kind, notes in (("skipped", run.skipped), ("errors", run.errors)):
+            for name, text in notes.items():
                 parts.append(f"- {kind}: {name}: {text}")
     parts.append(
         "Hit rate: answers with `cache_hit` true. Ideal LRU: the same request sequence replayed offline "
@@ -123,22 +121,21 @@ def _usd(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
 
 
-def workloads(fleet: dict[str, Any]) -> list[cost.Workload]:
+def workloads(fleet: Fleet) -> list[cost.Workload]:
     return [w for w in (cost.workload_from_fleet(run) for run in fleet_runs(fleet)) if w is not None]
 
 
-def _largest_phases(fleet: dict[str, Any]) -> str:
+def _largest_phases(fleet: Fleet) -> str:
     """ "efs: N = 10, 300 requests": what each variant's cost figures were measured on."""
     parts = []
     for run in fleet_runs(fleet):
-        phases = run.get("phases") or {}
-        if phases:
-            largest = max(phases, key=int)
-            parts.append(f"{run['variant']}: N = {largest}, {phases[largest].get('requests', 0)} requests")
+        largest = run.largest_phase()
+        if largest is not None:
+            parts.append(f"{run.variant}: N = {run.sizes()[-1]}, {largest.requests} requests")
     return "; ".join(parts)
 
 
-def cost_section(fleet: dict[str, Any], prices: cost.Prices | None = None) -> str:
+def cost_section(fleet: Fleet, prices: cost.Prices | None = None) -> str:
     """The measured inputs, the cost per 1M requests, the monthly storage, and the blind spots."""
     measured = workloads(fleet)
     if not measured:
@@ -196,7 +193,7 @@ def cost_section(fleet: dict[str, Any], prices: cost.Prices | None = None) -> st
     )
 
 
-def markdown_sections(fleet: dict[str, Any]) -> list[str]:
+def markdown_sections(fleet: Fleet) -> list[str]:
     """results.md's share: headings and sections, none without a fleet run."""
     if not fleet:
         return []
@@ -208,24 +205,24 @@ def markdown_sections(fleet: dict[str, Any]) -> list[str]:
     ]
 
 
-def readme_parts(fleet: dict[str, Any]) -> list[str]:
+def readme_parts(fleet: Fleet) -> list[str]:
     """The README's share: the cost table (the fleet tables stay in results.md)."""
     if not fleet:
         return []
     return ["**Cost per 1M requests** (from the fleet scenario)", cost_section(fleet)]
 
 
-def plot_scaling(fleet: dict[str, Any], axes: Any) -> bool:
+def plot_scaling(fleet: Fleet, axes: Any) -> bool:
     """One panel per store: p50 and p99 against the fleet size N (log x), hit rate on the right."""
     runs = fleet_runs(fleet)
     drawn = False
     for ax, run in zip(axes, runs, strict=False):
-        phases = run.get("phases") or {}
-        sizes = sorted(int(s) for s in phases)
+        phases = [run.phases[str(n)] for n in run.sizes()]
+        sizes = run.sizes()
         if not sizes:
             continue
-        for key, style in (("p50", "o-"), ("p99", "s--")):
-            values = [(phases[str(n)].get("latency_ms") or {}).get(key) for n in sizes]
+        series = {"p50": [p.latency_ms.p50 for p in phases], "p99": [p.latency_ms.p99 for p in phases]}
+        for (key, values), style in zip(series.items(), ("o-", "s--"), strict=True):
             points = [(n, v) for n, v in zip(sizes, values, strict=True) if v is not None]
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], style, label=key)
@@ -235,9 +232,9 @@ def plot_scaling(fleet: dict[str, Any], axes: Any) -> bool:
         ax.set_xticklabels([str(n) for n in sizes])
         ax.set_xlabel("models in the traffic (N)")
         ax.set_ylabel("latency (ms)")
-        ax.set_title(f"{run['variant']}: budget {run.get('budget_mb', '?')} MiB")
+        ax.set_title(f"{run.variant}: budget {run.budget_mb} MiB")
         hit = ax.twinx()
-        rates = [phases[str(n)].get("hit_rate") for n in sizes]
+        rates = [phase.hit_rate for phase in phases]
         hit.plot(sizes, [None if r is None else r * 100 for r in rates], "g:", label="hit rate")
         hit.set_ylim(0, 105)
         hit.set_ylabel("hit rate (%)")
@@ -248,5 +245,5 @@ def plot_scaling(fleet: dict[str, Any], axes: Any) -> bool:
     return drawn
 
 
-def plot_columns(fleet: dict[str, Any]) -> int:
+def plot_columns(fleet: Fleet) -> int:
     return max(1, len(fleet_runs(fleet)))

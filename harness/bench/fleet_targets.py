@@ -9,10 +9,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from harness.bench.fleet import P99_SLACK_MS, p50_growth
-from harness.bench.fleet_report import fleet_runs
+from harness.bench.fleet import P99_SLACK_MS
+from harness.bench.fleet_records import FleetRun
+from harness.bench.fleet_report import Fleet, fleet_runs
 from harness.bench.targets import TargetCheck
 
 TARGET_REQUESTS = 2000
@@ -29,7 +28,7 @@ def _mb(value: float) -> str:
     return f"{value / 1e6:.0f} MB"
 
 
-def _budget_check(label: str, name: str, used: Any, budget: Any, note: str) -> TargetCheck:
+def _budget_check(label: str, name: str, used: int | None, budget: int | None, note: str) -> TargetCheck:
     if used is None or budget is None:
         return TargetCheck(name, label, "<= budget", "not measured", None, "fleet")
     return TargetCheck(
@@ -37,17 +36,15 @@ def _budget_check(label: str, name: str, used: Any, budget: Any, note: str) -> T
     )
 
 
-def _variant_checks(run: dict[str, Any]) -> list[TargetCheck]:
-    phases = run.get("phases") or {}
-    variant = run.get("variant", "?")
+def _variant_checks(run: FleetRun) -> list[TargetCheck]:
+    variant = run.variant or "?"
     label = f"{variant} · fleet"
-    if not phases:
+    phase = run.largest_phase()
+    if phase is None:
         return [TargetCheck("fleet: 0 errors over Zipf requests", label, "0", "not measured", None, "fleet")]
-    largest = str(max(int(s) for s in phases))
-    phase = phases[largest]
-    requests = int(phase.get("requests") or 0)
-    note = f" (N = {largest}{_short(requests)})"
-    errors = int(phase.get("errors") or 0)
+    sizes = run.sizes()
+    requests, errors = phase.requests, phase.errors
+    note = f" (N = {sizes[-1]}{_short(requests)})"
     checks = [
         TargetCheck(
             "fleet: 0 errors over Zipf requests",
@@ -58,35 +55,34 @@ def _variant_checks(run: dict[str, Any]) -> list[TargetCheck]:
             "fleet",
         )
     ]
-    memory = phase.get("memory") or {}
-    used, budget = memory.get("peak_used_bytes"), memory.get("budget_bytes")
-    checks.append(_budget_check(label, "fleet: memory within budget", used, budget, note))
-    if variant == "s3" or memory.get("disk_budget_bytes") is not None:
+    memory = phase.memory
+    checks.append(
+        _budget_check(label, "fleet: memory within budget", memory.peak_used_bytes, memory.budget_bytes, note)
+    )
+    if variant == "s3" or memory.disk_budget_bytes is not None:
         checks.append(
             _budget_check(
                 label,
                 "fleet: /tmp within budget",
-                memory.get("disk_peak_used_bytes"),
-                memory.get("disk_budget_bytes"),
+                memory.disk_peak_used_bytes,
+                memory.disk_budget_bytes,
                 note,
             )
         )
-    gap = phase.get("hit_rate_gap_points")
-    ideal = (phase.get("ideal_lru") or {}).get("hit_rate")
+    gap, hit_rate, ideal = phase.hit_rate_gap_points, phase.hit_rate, phase.ideal_lru.hit_rate
     checks.append(
         TargetCheck(
             "fleet: hit rate vs the offline LRU",
             label,
             f"within {HIT_RATE_POINTS:g} points",
             "not measured"
-            if gap is None or ideal is None
-            else f"{phase['hit_rate'] * 100:.1f}% vs {ideal * 100:.1f}%{note}",
+            if gap is None or hit_rate is None
+            else f"{hit_rate * 100:.1f}% vs {ideal * 100:.1f}%{note}",
             None if gap is None else abs(gap) <= HIT_RATE_POINTS,
             "fleet",
         )
     )
-    p99 = (phase.get("latency_ms") or {}).get("p99")
-    goal = phase.get("p99_goal_ms")
+    p99, goal = phase.latency_ms.p99, phase.p99_goal_ms
     checks.append(
         TargetCheck(
             "fleet: p99 <= one load + forward + 100 ms",
@@ -94,15 +90,14 @@ def _variant_checks(run: dict[str, Any]) -> list[TargetCheck]:
             f"<= load + forward + {P99_SLACK_MS:g} ms",
             "not measured"
             if p99 is None or goal is None
-            else f"p99 {p99:.0f} ms vs {goal:.0f} ms ({phase['load_ms']:.0f} + {phase['forward_ms']:.0f} + "
+            else f"p99 {p99:.0f} ms vs {goal:.0f} ms ({phase.load_ms:.0f} + {phase.forward_ms:.0f} + "
             f"{P99_SLACK_MS:g}){note}",
             None if p99 is None or goal is None else p99 <= goal,
             "fleet",
         )
     )
     if variant in P50_GROWTH_VARIANTS:
-        growth = p50_growth(phases)
-        sizes = sorted(int(s) for s in phases)
+        growth = run.p50_growth()
         checks.append(
             TargetCheck(
                 f"fleet: p50 at N = {sizes[-1]} vs N = {sizes[0]}",
@@ -116,6 +111,6 @@ def _variant_checks(run: dict[str, Any]) -> list[TargetCheck]:
     return checks
 
 
-def fleet_checks(fleet: dict[str, Any]) -> list[TargetCheck]:
+def fleet_checks(fleet: Fleet) -> list[TargetCheck]:
     """The targets of every variant's fleet run (``fleet``: the results' variant -> run mapping)."""
     return [check for run in fleet_runs(fleet) for check in _variant_checks(run)]

@@ -11,27 +11,25 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+
+from harness.bench.jsonrecord import Record
 
 
 @dataclass(frozen=True)
-class LruOutcome:
-    """Hits, misses and evictions of one replay; ``hit_rate`` is hits / requests (0 for none)."""
+class LruOutcome(Record):
+    """Hits, misses and evictions of one replay; ``hit_rate`` is hits / requests (0 for none).
 
-    requests: int
-    hits: int
-    misses: int
-    evictions: int
-    capacity: int
-    peak_used: int
+    A record, as the fleet phase writes it to results.json (``hit_rate`` stored beside the
+    counts it comes from, so a reader needs no arithmetic)."""
 
-    @property
-    def hit_rate(self) -> float:
-        return self.hits / self.requests if self.requests else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "hit_rate": self.hit_rate}
+    requests: int = 0
+    hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+    capacity: int = 0
+    peak_used: int = 0
+    hit_rate: float = 0.0
 
 
 def simulate_lru(
@@ -77,4 +75,6 @@ def simulate_lru(
             hits += 1
         else:
             admit(item)
-    return LruOutcome(len(sequence), hits, len(sequence) - hits, evictions, capacity, peak)
+    requests = len(sequence)
+    hit_rate = hits / requests if requests else 0.0
+    return LruOutcome(requests, hits, requests - hits, evictions, capacity, peak, hit_rate)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.bench.fleet_records import FleetPlan, FleetRun
 from harness.bench.jsonrecord import Record, optional
 from harness.bench.records import TORCH, CatalogInfo, OldStrategy, Parity, Reference, RunRecord, TargetCheck
 from harness.bench.squad import Score
@@ -59,7 +60,7 @@ class Settings(Record):
     time_budget_s: float | None = optional()
     inprocess_model_load_ms: dict[str, dict[str, float]] = optional(factory=dict)
     catalog: str | None = optional()  # schema 1: the one catalog
-    fleet: dict[str, Any] | None = optional()  # harness.bench.fleet.FleetPlan.as_dict()
+    fleet: FleetPlan | None = optional()
 
 
 @dataclass
@@ -134,8 +135,7 @@ class BenchResults(Record):
     finished_at: str | None = optional()
     duration_s: float | None = optional()
     targets: list[TargetCheck] = optional(factory=list)
-    # variant -> harness.bench.fleet.FleetRun.as_dict(): the fleet scenario (fleet_report reads it)
-    fleet: dict[str, dict[str, Any]] = optional(factory=dict)
+    fleet: dict[str, FleetRun] = optional(factory=dict)  # variant -> its fleet scenario
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BenchResults:

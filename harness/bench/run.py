@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench import adapters, inprocess, options, records, report, squad, torchsize
-from harness.bench.fleet import FleetPlan, FleetRun, bench_fleet
+from harness.bench.fleet import bench_fleet
+from harness.bench.fleet_records import FleetPlan, FleetRun
 from harness.bench.qa_adapter import QA_CODE
 from harness.bench.records import Reference, RunRecord
 from harness.bench.results import BenchResults, CudaTorch, EngineParity, InprocessScore, Settings, run_key
@@ -47,6 +48,7 @@ from harness.bench.scenarios import (
     s3_throughput,
     warm_latency,
 )
+from harness.bench.soak import records as soak_records
 from harness.bench.targets import evaluate, verdict
 from harness.paths import REPO_ROOT, VARIANTS
 from harness.progress import say, step
@@ -317,7 +319,7 @@ def finish(results: BenchResults, out_dir: Path, readmes: Sequence[Path] = READM
     for readme in readmes:
         results_link = os.path.relpath(written.markdown, readme.parent)
         method_link = os.path.relpath(REPO_ROOT / "bench" / "README.md", readme.parent)
-        section = report.readme_section(results, results_link, method_link)
+        section = report.readme_section(results, results_link, method_link, soak_records.load(out_dir))
         if report.update_readme(readme, section):
             say(f"    updated the benchmark section of {readme}")
         elif readme.is_file():
@@ -468,10 +470,10 @@ def run_fleets(
     results: BenchResults, variants: Sequence[str], plan: FleetPlan, deadline: Deadline, out_dir: Path
 ) -> None:
     """The fleet scenario on each variant, into ``results.fleet``, saved after each phase."""
-    results.settings.fleet = plan.as_dict()
+    results.settings.fleet = plan
 
     def save(run: FleetRun) -> None:
-        results.fleet[run.variant] = run.as_dict()
+        results.fleet[run.variant] = run
         report.write_json(results, out_dir)
 
     for variant in variants:

@@ -441,7 +441,7 @@ def _parallel(
     return results, seconds
 
 
-def _scale_out(
+def scale_out(
     target: Target, level: int, model_type: str, question: str, context: str
 ) -> tuple[list[ApiResult], float, int | None]:
     """Bursts of ``level`` requests at once until ``level`` environments run (at most SCALE_OUT_BURSTS).
@@ -487,7 +487,7 @@ def concurrency(
             break
         total = requests_per_level(level)
         before = adapters.env_logs(target.function_name)
-        burst, burst_seconds, running = _scale_out(target, level, model_type, question, context)
+        burst, burst_seconds, running = scale_out(target, level, model_type, question, context)
         results, seconds = _parallel(target, level, total, model_type, question, context)
         after = adapters.env_logs(target.function_name)
         started = sorted(set(after) - set(before))

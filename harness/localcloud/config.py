@@ -19,6 +19,14 @@ from harness.paths import REPO_ROOT, state_dir
 DEFAULT_NETWORK = "lambda-inference-local"
 LABEL_INSTANCE = "lambda-inference.instance"
 LABEL_ROLE = "lambda-inference.role"
+# Every log file the local cloud writes is capped at this size with one backup (an environment's
+# stream: runtime/envlog.py; the gateway's and moto's own: logcap.py), so 8 warm environments
+# keep at most 256 MiB of logs on disk however long they live. 16 MiB is ~11,000 requests of one
+# environment's lines (~1.5 KB each): more than a benchmark phase reads back from one stream (the
+# fleet's 2,000 requests per phase, each phase in new environments), so a reader that follows a
+# stream across one rotation never misses a line. The whole of every stream is in the local
+# CloudWatch Logs.
+LOG_MAX_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Settings:
     idle_seconds: float = 600.0
     start_timeout: float = 30.0
     network_name: str = DEFAULT_NETWORK
+    log_max_bytes: int = LOG_MAX_BYTES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,6 +64,7 @@ class Settings:
             idle_seconds=env_float("LOCALCLOUD_IDLE_SECONDS", 600.0),
             start_timeout=env_float("LOCALCLOUD_START_TIMEOUT", 30.0),
             network_name=os.environ.get("LOCALCLOUD_NETWORK", "").strip() or default_network,
+            log_max_bytes=env_int("LOCALCLOUD_LOG_MAX_BYTES", LOG_MAX_BYTES),
         )
 
     @property
@@ -111,6 +121,7 @@ class Settings:
             LOCALCLOUD_IDLE_SECONDS=str(self.idle_seconds),
             LOCALCLOUD_START_TIMEOUT=str(self.start_timeout),
             LOCALCLOUD_NETWORK=self.network_name,
+            LOCALCLOUD_LOG_MAX_BYTES=str(self.log_max_bytes),
             PYTHONUNBUFFERED="1",
         )
         return env

@@ -29,13 +29,6 @@ _FUNCTION_IN_ARN = re.compile(r"(?:^|:)function:([A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True)
-class Api:
-    id: str
-    name: str
-    protocol_type: str
-
-
-@dataclass(frozen=True)
 class Route:
     api_id: str
     route_key: str
@@ -115,23 +108,41 @@ class FileSystem:
 
 
 @dataclass(frozen=True)
+class RootCreation:
+    """An access point's ``creation_info``: the owner and mode EFS gives a root directory it creates."""
+
+    owner_uid: int
+    owner_gid: int
+    permissions: str  # octal, as written ("750")
+
+    @classmethod
+    def of(cls, uid: int | None, gid: int | None, permissions: str | None) -> RootCreation | None:
+        """The creation info, or None without all three (EFS then cannot create the directory)."""
+        return None if uid is None or gid is None or not permissions else cls(uid, gid, permissions)
+
+
+def uid_gid(uid: int | None, gid: int | None) -> tuple[int, int] | None:
+    """An access point's ``posix_user`` as (uid, gid), or None without both."""
+    return None if uid is None or gid is None else (uid, gid)
+
+
+@dataclass(frozen=True)
 class AccessPoint:
+    """An EFS access point as the state (or moto) describes it, in the API's two optional parts."""
+
     id: str
     arn: str
     file_system_id: str
     root_path: str = "/"
-    owner_uid: int | None = None
-    owner_gid: int | None = None
-    permissions: str | None = None
-    posix_uid: int | None = None
-    posix_gid: int | None = None
+    creation: RootCreation | None = None
+    posix_user: tuple[int, int] | None = None  # (uid, gid) of every access through the point
 
 
 @dataclass
 class Deployment:
     """Everything the state files describe, merged; lookups the data plane needs."""
 
-    apis: dict[str, Api] = field(default_factory=dict)
+    apis: set[str] = field(default_factory=set)  # the HTTP APIs' ids (all the data plane asks of them)
     routes: list[Route] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
     integrations: dict[str, Integration] = field(default_factory=dict)
@@ -229,11 +240,12 @@ def _access_point(attrs: dict[str, Any]) -> AccessPoint:
         arn=attrs.get("arn") or "",
         file_system_id=attrs["file_system_id"],
         root_path=root.get("path") or "/",
-        owner_uid=_opt_int(creation.get("owner_uid")),
-        owner_gid=_opt_int(creation.get("owner_gid")),
-        permissions=creation.get("permissions") or None,
-        posix_uid=_opt_int(posix.get("uid")),
-        posix_gid=_opt_int(posix.get("gid")),
+        creation=RootCreation.of(
+            _opt_int(creation.get("owner_uid")),
+            _opt_int(creation.get("owner_gid")),
+            creation.get("permissions") or None,
+        ),
+        posix_user=uid_gid(_opt_int(posix.get("uid")), _opt_int(posix.get("gid"))),
     )
 
 
@@ -247,9 +259,7 @@ def parse_state(state: Mapping[str, Any]) -> Deployment:
         for instance in resource.get("instances") or ():
             attrs = instance.get("attributes") or {}
             if kind == "aws_apigatewayv2_api":
-                deployment.apis[attrs["id"]] = Api(
-                    attrs["id"], attrs.get("name") or "", attrs.get("protocol_type") or "HTTP"
-                )
+                deployment.apis.add(attrs["id"])
             elif kind == "aws_apigatewayv2_route":
                 deployment.routes.append(
                     Route(

@@ -57,28 +57,29 @@ class EfsStore:
         target = base / relative if relative not in ("", ".") else base
         if target.is_dir():
             return target
-        if access_point.owner_uid is None or access_point.owner_gid is None or not access_point.permissions:
+        creation = access_point.creation
+        if creation is None:
             raise EfsMountError(
                 f"access point {access_point.id}: root directory {access_point.root_path} does not exist "
                 "and the access point has no creation_info, so EFS cannot create it"
             )
-        mode = int(access_point.permissions, 8)
+        mode = int(creation.permissions, 8)
         current = base
         for part in Path(relative).parts:
             current = current / part
             if current.is_dir():
                 continue
             current.mkdir()
-            owned = _chown(current, access_point.owner_uid, access_point.owner_gid)
+            owned = _chown(current, creation.owner_uid, creation.owner_gid)
             current.chmod(mode if owned else 0o777)
         log.info(
             "EFS %s: created %s for access point %s (owner %s:%s, mode %s)",
             access_point.file_system_id,
             access_point.root_path,
             access_point.id,
-            access_point.owner_uid,
-            access_point.owner_gid,
-            access_point.permissions,
+            creation.owner_uid,
+            creation.owner_gid,
+            creation.permissions,
         )
         return target
 

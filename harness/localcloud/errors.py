@@ -2,8 +2,10 @@
 
 A ``LambdaServiceError`` is a failure of the Lambda *service* (not of the function's code): the
 Invoke API turns it into the status, ``x-amzn-ErrorType`` and body AWS would send, and the API
-Gateway front into one of its canned responses. Function errors are not exceptions: they are
-results with ``function_error`` set, exactly as Lambda reports them.
+Gateway front into one of its canned responses. Each subclass names its status and error type
+in its class line (``class X(LambdaServiceError, status=404, error_type=...)``), so the table of
+Lambda's errors reads as one. Function errors are not exceptions: they are results with
+``function_error`` set, exactly as Lambda reports them.
 """
 
 from __future__ import annotations
@@ -21,39 +23,34 @@ class LambdaServiceError(Exception):
     status = 500
     error_type = "ServiceException"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init_subclass__(cls, *, status: int | None = None, error_type: str | None = None) -> None:
+        super().__init_subclass__()
+        cls.status = cls.status if status is None else status
+        cls.error_type = cls.error_type if error_type is None else error_type
 
     def body(self) -> dict[str, str]:
-        return {"Type": "User" if self.status < 500 else "Service", "message": self.message}
+        """The Invoke API's JSON body: ``str(self)`` is the message the error was raised with."""
+        return {"Type": "User" if self.status < 500 else "Service", "message": str(self)}
 
 
-class ResourceNotFoundError(LambdaServiceError):
-    status = 404
-    error_type = "ResourceNotFoundException"
+class ResourceNotFoundError(LambdaServiceError, status=404, error_type="ResourceNotFoundException"):
+    pass
 
 
-class InvalidRequestContentError(LambdaServiceError):
-    status = 400
-    error_type = "InvalidRequestContentException"
+class InvalidRequestContentError(LambdaServiceError, status=400, error_type="InvalidRequestContentException"):
+    pass
 
 
-class InvalidParameterValueError(LambdaServiceError):
-    status = 400
-    error_type = "InvalidParameterValueException"
+class InvalidParameterValueError(LambdaServiceError, status=400, error_type="InvalidParameterValueException"):
+    pass
 
 
-class RequestTooLargeError(LambdaServiceError):
-    status = 413
-    error_type = "RequestTooLargeException"
+class RequestTooLargeError(LambdaServiceError, status=413, error_type="RequestTooLargeException"):
+    pass
 
 
-class TooManyRequestsError(LambdaServiceError):
+class TooManyRequestsError(LambdaServiceError, status=429, error_type="TooManyRequestsException"):
     """Throttled: the function's reserved concurrency or the instance's cap is in use."""
-
-    status = 429
-    error_type = "TooManyRequestsException"
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
@@ -63,27 +60,17 @@ class TooManyRequestsError(LambdaServiceError):
         return {"Reason": self.reason, "Type": "User", "message": "Rate Exceeded."}
 
 
-class ImageNotAvailableError(LambdaServiceError):
+class ImageNotAvailableError(LambdaServiceError, status=502, error_type="ResourceNotReadyException"):
     """The function's image is not in the registry (Lambda would leave the function inactive)."""
 
-    status = 502
-    error_type = "ResourceNotReadyException"
 
-
-class UnsupportedFunctionError(LambdaServiceError):
+class UnsupportedFunctionError(LambdaServiceError, status=502, error_type="InvalidRuntimeException"):
     """Only container image functions can run locally."""
 
-    status = 502
-    error_type = "InvalidRuntimeException"
+
+class EfsMountError(LambdaServiceError, status=403, error_type="EFSMountFailureException"):
+    pass
 
 
-class EfsMountError(LambdaServiceError):
-    status = 403
-    error_type = "EFSMountFailureException"
-
-
-class EnvironmentStartError(LambdaServiceError):
+class EnvironmentStartError(LambdaServiceError, status=500, error_type="ServiceException"):
     """The container did not come up (engine down, exited at start, RIE port never opened)."""
-
-    status = 500
-    error_type = "ServiceException"

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.docker_engine import engine_client
 from harness.local_settings import ACCOUNT_ID, CREDENTIALS_ENV, HOST, REGION
-from harness.localcloud import proxy
+from harness.localcloud import logcap, proxy
 from harness.localcloud.apigw.accesslog import log_group_name
 from harness.localcloud.apigw.authorizers import RouteAuthorizers
 from harness.localcloud.apigw.service import MAX_REQUEST_BYTES, PREFIX, ApiGatewayService
@@ -77,6 +77,7 @@ class Gateway:
                 max_concurrency=settings.max_concurrency,
                 idle_seconds=settings.idle_seconds,
                 start_timeout=settings.start_timeout,
+                log_max_bytes=settings.log_max_bytes,
                 telemetry=self.cloudwatch,
             )
         )
@@ -257,8 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     level = os.environ.get("LOCALCLOUD_LOG_LEVEL", "INFO").upper()  # DEBUG also logs every proxied call
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    logcap.configure(level, settings.log_max_bytes)
     hosts = args.bind or [HOST]
     if args.gateway_ip and args.gateway_ip not in hosts:
         hosts.append(args.gateway_ip)

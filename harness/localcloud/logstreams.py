@@ -1,4 +1,7 @@
-"""Reading the environments' log streams: ``.state/logs/<function>/<env-id>.log``, like CloudWatch."""
+"""Reading the environments' log streams: ``.state/logs/<function>/<env-id>.log``, like CloudWatch.
+
+A stream past its size cap is two files, the older part in ``<env-id>.log.1`` (runtime/envlog.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.localcloud.config import Settings
+from harness.localcloud.runtime.envlog import stream_files
 
 
 def log_streams(function_name: str, settings: Settings | None = None) -> list[Path]:
@@ -24,7 +28,7 @@ def logs(function_name: str, settings: Settings | None = None) -> str:
     parts = []
     for path in streams:
         parts.append(f"==> {function_name} / environment {path.stem} ({path}) <==")
-        parts.append(path.read_text(errors="replace").rstrip("\n"))
+        parts.append("".join(p.read_text(errors="replace") for p in stream_files(path)).rstrip("\n"))
     return "\n".join(parts)
 
 
@@ -38,6 +42,8 @@ def follow(
             for path in log_streams(function_name, settings):
                 offset = offsets.get(path, 0)
                 size = path.stat().st_size
+                if size < offset:  # rotated: the new file starts from nothing
+                    offset = 0
                 if size > offset:
                     with path.open("rb") as stream:
                         stream.seek(offset)

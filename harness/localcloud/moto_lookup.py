@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.local_settings import boto3_credentials
-from harness.localcloud.deployed import AccessPoint, FileSystemConfig, Function
+from harness.localcloud.deployed import AccessPoint, FileSystemConfig, Function, RootCreation, uid_gid
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,8 @@ def access_point_from_moto(moto_url: str, arn: str) -> AccessPoint | None:
         arn=point.get("AccessPointArn") or arn,
         file_system_id=point["FileSystemId"],
         root_path=root.get("Path") or "/",
-        owner_uid=creation.get("OwnerUid"),
-        owner_gid=creation.get("OwnerGid"),
-        permissions=creation.get("Permissions"),
-        posix_uid=posix.get("Uid"),
-        posix_gid=posix.get("Gid"),
+        creation=RootCreation.of(
+            creation.get("OwnerUid"), creation.get("OwnerGid"), creation.get("Permissions")
+        ),
+        posix_user=uid_gid(posix.get("Uid"), posix.get("Gid")),
     )

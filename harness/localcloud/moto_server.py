@@ -164,6 +164,12 @@ def patch_ranged_reads() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from harness.localcloud import logcap
+    from harness.localcloud.config import Settings
+
+    # werkzeug logs every request (each PutLogEvents of the CloudWatch shipper): capped, as the
+    # gateway's own log (logcap.py)
+    logcap.configure("INFO", Settings.from_env().log_max_bytes, loggers=("werkzeug",))
     patch_moto()
     patch_bucket_policies()
     patch_ranged_reads()

@@ -76,8 +76,8 @@ def function_spec(
             function.role or "unknown",
         )
         mounts = (MountSpec(str(host_dir), function.file_system.local_mount_path, read_only=not writable),)
-        if access_point.posix_uid is not None and access_point.posix_gid is not None:
-            user = f"{access_point.posix_uid}:{access_point.posix_gid}"
+        if access_point.posix_user is not None:
+            user = "{}:{}".format(*access_point.posix_user)
     return FunctionSpec(
         name=function.name,
         arn=function.arn,

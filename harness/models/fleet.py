@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 from inference.contract import DEFAULT_ENGINE, ENGINE_RUNTIMES, Catalog
 
+from harness.local_settings import env_int
 from harness.models.bundle import write_atomically, write_if_changed
 from harness.models.resolve import CatalogError, ResolvedModel, resolve_catalog
 from harness.paths import CATALOGS_DIR, cache_dir
@@ -59,13 +60,10 @@ class FleetModel:
 
 def fleet_size(env: dict[str, str] | None = None) -> int:
     """N from ``FLEET_SIZE`` (default 50); a clear error for anything but 1..10000."""
-    raw = (os.environ if env is None else env).get(FLEET_SIZE_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_FLEET_SIZE
     try:
-        size = int(raw)
-    except ValueError:
-        raise CatalogError(f"{FLEET_SIZE_VARIABLE}={raw[:20]!r} is not a whole number") from None
+        size = env_int(FLEET_SIZE_VARIABLE, DEFAULT_FLEET_SIZE, env)
+    except ValueError as exc:
+        raise CatalogError(str(exc)) from None
     if not 1 <= size <= MAX_FLEET_SIZE:
         raise CatalogError(f"{FLEET_SIZE_VARIABLE}={size} must be between 1 and {MAX_FLEET_SIZE}")
     return size

@@ -110,9 +110,6 @@ MODULE_ABSENT_LOCALLY: dict[str, dict[str, str]] = {
     },
 }
 
-#: Root-level resources of each stack whose fields the emulator drops, by variant.
-ROOT_IGNORE_CHANGES: dict[str, dict[str, list[str]]] = {}
-
 _MODULE_BLOCK = re.compile(r'^module\s+"([^"]+)"\s*\{', re.MULTILINE)
 _SOURCE_ARG = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
 
@@ -122,8 +119,7 @@ class ModuleCall:
     """A ``module`` block of a root stack with a local source."""
 
     name: str
-    source: str
-    source_dir: Path
+    source_dir: Path  # the ``source`` argument, resolved from the stack's folder
 
 
 def _hcl_string(value: str) -> str:
@@ -160,9 +156,7 @@ def module_calls(stack_dir: Path) -> list[ModuleCall]:
         for block in _MODULE_BLOCK.finditer(text):
             source = _SOURCE_ARG.search(text, block.end())
             if source and source.group(1).startswith(("./", "../")):
-                calls.append(
-                    ModuleCall(block.group(1), source.group(1), (stack_dir / source.group(1)).resolve())
-                )
+                calls.append(ModuleCall(block.group(1), (stack_dir / source.group(1)).resolve()))
     return calls
 
 
@@ -202,18 +196,17 @@ def sync_module_copy(
 def render_override(
     endpoint_url: str,
     *,
-    api_base_url: str | None = None,
     ignore_changes: Mapping[str, Sequence[str]] | None = None,
     module_sources: Mapping[str, str] | None = None,
 ) -> str:
     """The root override's text.
 
-    ``api_base_url`` defaults to ``<endpoint_url>/_aws/execute-api/<api id>``: the gateway serves
-    every deployed HTTP API under that path (docs/design.md). It is an HCL template, so it may
-    reference ``module.api``. ``module_sources`` maps module block names to replacement sources.
+    ``local.api_base_url`` becomes ``<endpoint_url>/_aws/execute-api/<api id>``: the gateway serves
+    every deployed HTTP API under that path (docs/design.md); an HCL template, as it references
+    ``module.api``. ``module_sources`` maps module block names to replacement sources.
     """
     endpoint = endpoint_url.rstrip("/")
-    base = api_base_url or f"{endpoint}/_aws/execute-api/${{module.api.api_id}}"
+    base = f"{endpoint}/_aws/execute-api/${{module.api.api_id}}"
     width = max(len(s) for s in SERVICES)
     endpoints = "\n".join(f"    {s.ljust(width)} = {_hcl_string(endpoint)}" for s in SERVICES)
     lines = [
@@ -269,20 +262,16 @@ def sync_local_stack(
     endpoint_url: str | None = None,
     *,
     modules_dir: Path | None = None,
-    variant: str | None = None,
-    api_base_url: str | None = None,
 ) -> Path:
     """Make ``work_dir`` the local-target twin of ``stack_dir``: its ``*.tf`` plus the override.
 
     ``modules_dir`` is where the private module copies go (the stack's state folder); without it
-    modules keep their committed code. ``variant`` picks ``ROOT_IGNORE_CHANGES`` (default: the
-    stack folder's name). ``stack_dir`` is only read. Returns the override's path.
+    modules keep their committed code; the root stacks' own resources need no ``ignore_changes``
+    (the ones the emulator rewrites are all in modules). ``stack_dir`` is only read. Returns the
+    override's path.
     """
-    variant = variant or stack_dir.name
     text = render_override(
         endpoint_url or local_settings.endpoint_url(),
-        api_base_url=api_base_url,
-        ignore_changes=ROOT_IGNORE_CHANGES.get(variant, {}),
         module_sources=local_module_sources(stack_dir, work_dir, modules_dir),
     )
     sync_tf_files(stack_dir, work_dir, {OVERRIDE_NAME: text})

@@ -188,13 +188,7 @@ class Stack:
         if remove_legacy_override(self.stack_dir):
             self.progress(f"removed the old generated {self.stack_dir / 'local_override.tf'}")
         if self.target == "local":
-            sync_local_stack(
-                self.stack_dir,
-                self.work_dir,
-                self.endpoint_url,
-                modules_dir=self.modules_dir,
-                variant=self.variant,
-            )
+            sync_local_stack(self.stack_dir, self.work_dir, self.endpoint_url, modules_dir=self.modules_dir)
 
     def init(self, *, force: bool = False) -> bool:
         """``terraform init`` with this stack's state path; skipped when nothing it depends on changed.

@@ -59,6 +59,12 @@ def _raw(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def _escaped(model_type: str = "nlp1", question: str = "q", context: str = "c") -> bytes:
+    """A request written as JSON source text, so that the fields' ``\\u`` escapes (lone or
+    reversed surrogates) reach the function's parser exactly as written here."""
+    return _raw(f'{{"model_type": "{model_type}", "question": "{question}", "context": "{context}"}}')
+
+
 CASES: tuple[Case, ...] = (
     # --- bodies that are not JSON objects ----------------------------------------------------------
     Case("empty body", b"", 400),
@@ -106,26 +112,10 @@ CASES: tuple[Case, ...] = (
     Case("context is empty", _with(context=""), 400),
     Case("question of control characters", _with(question="\x00\x01\x02\x1b[31m"), 200),
     # --- lone surrogates (JSON escapes decode to them) ---------------------------------------------------
-    Case(
-        "lone high surrogate in question",
-        _raw('{"model_type": "nlp1", "question": "\\ud800", "context": "c"}'),
-        400,
-    ),
-    Case(
-        "lone low surrogate in context",
-        _raw('{"model_type": "nlp1", "question": "q", "context": "a\\udfffb"}'),
-        400,
-    ),
-    Case(
-        "lone surrogate in model_type",
-        _raw('{"model_type": "\\udbff", "question": "q", "context": "c"}'),
-        400,
-    ),
-    Case(
-        "reversed surrogate pair",
-        _raw('{"model_type": "nlp1", "question": "\\udc00\\ud800", "context": "c"}'),
-        400,
-    ),
+    Case("lone high surrogate in question", _escaped(question="\\ud800"), 400),
+    Case("lone low surrogate in context", _escaped(context="a\\udfffb"), 400),
+    Case("lone surrogate in model_type", _escaped(model_type="\\udbff"), 400),
+    Case("reversed surrogate pair", _escaped(question="\\udc00\\ud800"), 400),
     # --- unknown models, echoed as a bounded prefix ------------------------------------------------------
     Case("unknown model", _with(model_type="nlp3"), 404),
     Case("200k-character model_type", _with(model_type="m" * 200_000), 404),
@@ -163,7 +153,7 @@ CASES: tuple[Case, ...] = (
     Case("control characters in context", _with(context="Karl Benz\x00\x01, 1886.\x7f"), 200),
     Case(
         "escaped surrogate pair is fine",
-        _raw('{"model_type": "nlp1", "question": "When? \\ud83d\\ude97", "context": "Karl Benz, 1886."}'),
+        _escaped(question="When? \\ud83d\\ude97", context="Karl Benz, 1886."),
         200,
     ),
     Case("no content type", _json(GOOD), 200, headers={}),

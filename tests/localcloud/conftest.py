@@ -30,7 +30,7 @@ from harness.localcloud.services import down, gateway_health, status, up
 from tests.local_instance import own_instance_env
 
 from .testimage import REGISTRY_REPOSITORY, build_test_image, push_test_image, untag_pushed
-from .tfstate import StackState
+from .tfstate import StackState, simple_api
 
 SESSION_ENV = {
     "LOCALCLOUD_IDLE_SECONDS": "3",
@@ -65,6 +65,11 @@ class Cloud:
         serial = int(time.time() * 1000) % 1_000_000
         stack.write(path, serial)
         self.written.add(path)
+
+    def deploy_one(self, variant: str, function: str, api: str, image: str | None = None) -> None:
+        """Deploy one 128 MB function of the test image (or ``image``) behind ``POST /run`` of ``api``."""
+        stack = StackState().function(function, image or self.image_uri, memory=128)
+        self.deploy(variant, simple_api(stack, api, function, routes=("POST /run",)))
 
     def undeploy(self, variant: str) -> None:
         path = self.state_path(variant)

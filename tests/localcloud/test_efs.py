@@ -103,15 +103,7 @@ def test_mount_identity_persistence_and_deletion(deployed: Cloud, writer_role: N
 
 
 def test_read_only_root_writable_tmp_and_no_efs(deployed: Cloud) -> None:
-    deployed.deploy(
-        "noefs",
-        simple_api(
-            StackState().function("efs-none", deployed.image_uri, memory=128),
-            "noefsapi",
-            "efs-none",
-            routes=("POST /run",),
-        ),
-    )
+    deployed.deploy_one("noefs", "efs-none", "noefsapi")
     response = deployed.api("POST", "noefsapi", "/run", json={"action": "files", "mount": MOUNT})
     report = response.json()
     assert report["tmp"] == "tmp works"

@@ -21,21 +21,8 @@ def _post(cloud: Cloud, api: str, body: dict) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
-def _deploy_one(cloud: Cloud, stack: str, function: str, api: str, image: str | None = None) -> None:
-    """Deploy one 128 MB function of the test image behind ``POST /run`` of ``api``."""
-    cloud.deploy(
-        stack,
-        simple_api(
-            StackState().function(function, image or cloud.image_uri, memory=128),
-            api,
-            function,
-            routes=("POST /run",),
-        ),
-    )
-
-
 def test_parallel_requests_get_their_own_environments_then_reuse(deployed: Cloud) -> None:
-    _deploy_one(deployed, "concurrency", "rt-conc", "concapi")
+    deployed.deploy_one("concurrency", "rt-conc", "concapi")
     first = deployed.parallel([lambda: _post(deployed, "concapi", {"action": "sleep", "seconds": 1.5})] * 3)
     assert [status for status, _ in first] == [200] * 3
     hosts = {body["hostname"] for _, body in first}
@@ -75,7 +62,7 @@ def test_throttling(deployed: Cloud) -> None:
 
 
 def test_idle_environments_are_reaped(deployed: Cloud) -> None:
-    _deploy_one(deployed, "reaping", "rt-reap", "reapapi")
+    deployed.deploy_one("reaping", "rt-reap", "reapapi")
     status, body = _post(deployed, "reapapi", {})
     assert status == 200
     assert len(deployed.containers("rt-reap")) == 1
@@ -168,7 +155,7 @@ def test_environment_variables_and_confinement(deployed: Cloud) -> None:
 
 
 def test_out_of_memory_then_recovery(deployed: Cloud) -> None:
-    _deploy_one(deployed, "oom", "rt-oom", "oomapi")
+    deployed.deploy_one("oom", "rt-oom", "oomapi")
     status, _ = _post(deployed, "oomapi", {"action": "memory", "mb": 400})
     assert status == 502
     status, body = _post(deployed, "oomapi", {"action": "memory", "mb": 10})
@@ -178,16 +165,16 @@ def test_out_of_memory_then_recovery(deployed: Cloud) -> None:
 
 def test_missing_image_then_fixed(deployed: Cloud) -> None:
     missing = deployed.image_uri.rsplit(":", 1)[0] + ":not-pushed"
-    _deploy_one(deployed, "missing", "rt-missing", "missingapi", missing)
+    deployed.deploy_one("missing", "rt-missing", "missingapi", missing)
     status, body = _post(deployed, "missingapi", {})
     assert (status, body) == (502, {"message": "Internal Server Error"})
     assert "not-pushed" in read_logs("rt-missing", deployed.settings)
-    _deploy_one(deployed, "missing", "rt-missing", "missingapi")
+    deployed.deploy_one("missing", "rt-missing", "missingapi")
     assert _post(deployed, "missingapi", {})[0] == 200
 
 
 def test_logs_show_cold_and_warm(deployed: Cloud) -> None:
-    _deploy_one(deployed, "logs", "rt-logs", "logsapi")
+    deployed.deploy_one("logs", "rt-logs", "logsapi")
     _post(deployed, "logsapi", {"marker": "first-call"})
     _post(deployed, "logsapi", {"marker": "second-call"})
     # The container's output reaches the stream asynchronously (like CloudWatch), so wait for it.
@@ -213,7 +200,7 @@ def _established_to(address: str, port: int) -> set[int]:
 
 
 def test_warm_invokes_reuse_one_connection_to_the_runtime(deployed: Cloud) -> None:
-    _deploy_one(deployed, "keepalive", "rt-keepalive", "keepaliveapi")
+    deployed.deploy_one("keepalive", "rt-keepalive", "keepaliveapi")
     assert _post(deployed, "keepaliveapi", {})[0] == 200
     (environment,) = deployed.environments("rt-keepalive")
     first = _established_to(environment["address"], 8080)

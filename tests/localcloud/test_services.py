@@ -14,7 +14,6 @@ from harness.localcloud.leftovers import aws_resources, docker_objects
 from harness.localcloud.services import status, up
 
 from .conftest import Cloud
-from .tfstate import StackState, simple_api
 
 pytestmark = [pytest.mark.localcloud, pytest.mark.docker]
 
@@ -27,15 +26,7 @@ def test_up_is_idempotent(cloud: Cloud) -> None:
     assert up(cloud.settings)["services"]["gateway"]["pid"] == pids["gateway"]  # nothing restarted
 
     # Leave a running environment behind on purpose: the session's down must remove it.
-    cloud.deploy(
-        "leftover",
-        simple_api(
-            StackState().function("zz-left", cloud.image_uri, memory=128),
-            "leftapi",
-            "zz-left",
-            routes=("POST /run",),
-        ),
-    )
+    cloud.deploy_one("leftover", "zz-left", "leftapi")
     assert cloud.api("POST", "leftapi", "/run", json={}).status_code == 200
     assert cloud.containers("zz-left")
     assert docker_objects(cloud.settings)["containers"], "a running environment is a leftover"

@@ -12,7 +12,14 @@ import pytest
 from harness.localcloud.apigw.event import EventContext, build_event
 from harness.localcloud.apigw.response import MalformedResponseError, map_response
 from harness.localcloud.apigw.routing import match_route
-from harness.localcloud.deployed import AccessPoint, Route, StateReader, function_name_from_arn, parse_state
+from harness.localcloud.deployed import (
+    AccessPoint,
+    RootCreation,
+    Route,
+    StateReader,
+    function_name_from_arn,
+    parse_state,
+)
 from harness.localcloud.docker.images import registry_reference
 from harness.localcloud.efs import EfsStore
 from harness.localcloud.errors import EfsMountError, UnsupportedFunctionError
@@ -54,7 +61,7 @@ def test_parse_state() -> None:
     assert deployment.integrations["iapi1"].function_name == "fn"
     point = deployment.access_point_by_arn(access_point_arn("fsap-1"))
     assert point == AccessPoint(
-        "fsap-1", access_point_arn("fsap-1"), "fs-1", "/models", 1000, 1000, "755", 1000, 1000
+        "fsap-1", access_point_arn("fsap-1"), "fs-1", "/models", RootCreation(1000, 1000, "755"), (1000, 1000)
     )
     assert list(deployment.file_systems) == ["fs-1"]
 
@@ -203,7 +210,7 @@ def test_registry_reference() -> None:
 
 def test_efs_access_point_root_and_reconcile(tmp_path: Path) -> None:
     store = EfsStore(tmp_path)
-    point = AccessPoint("fsap-1", "arn", "fs-1", "/a/b", 1234, 1235, "0750", 1234, 1235)
+    point = AccessPoint("fsap-1", "arn", "fs-1", "/a/b", RootCreation(1234, 1235, "0750"), (1234, 1235))
     path = store.access_point_dir(point)
     assert path == tmp_path / "fs-1" / "a" / "b"
     if os.geteuid() == 0:
@@ -216,7 +223,7 @@ def test_efs_access_point_root_and_reconcile(tmp_path: Path) -> None:
     assert store.access_point_dir(point) == path  # existing: untouched
     with pytest.raises(EfsMountError):
         store.access_point_dir(AccessPoint("fsap-2", "arn", "fs-1", "/missing"))
-    escaping = AccessPoint("fsap-3", "arn", "fs-1", "/../../etc", 0, 0, "755")
+    escaping = AccessPoint("fsap-3", "arn", "fs-1", "/../../etc", RootCreation(0, 0, "755"))
     assert store.access_point_dir(escaping) == tmp_path / "fs-1" / "etc"  # clamped inside the file system
     store.file_system_dir("fs-2")
     store.file_system_dir("fs-3")  # created by a function before any state listed it: not ours to delete

@@ -10,7 +10,8 @@ no Lambda data plane; the full deploy tests run it through the local cloud's gat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,27 @@ def leftovers(moto_url: str, name: str) -> list[str]:
     return found
 
 
+def assert_plan_is_empty(stack: Stack, variables: dict[str, Any], after: str) -> None:
+    """A plan right after ``after`` changes nothing: the override covers every field moto rewrites."""
+    plan = stack.plan(variables)
+    assert not plan.has_changes, f"plan after {after} is not empty:\n{plan.summary()}"
+
+
+@contextmanager
+def destroyed_after(stack: Stack, variables: dict[str, Any]) -> Iterator[None]:
+    """Destroy the stack after the block, even when it fails, with ``variables`` as they are then."""
+    try:
+        yield
+    finally:
+        stack.destroy(variables)
+
+
+def assert_nothing_left(stack: Stack, moto_url: str, name: str) -> None:
+    """After destroy: an empty state, and nothing of the stack in moto."""
+    assert stack.state_resources() == []
+    assert leftovers(moto_url, name) == []
+
+
 def tree(root: Path) -> list[str]:
     """Every file under a copy's ``terraform/`` and ``modules/``, relative to the copy."""
     return sorted(str(p.relative_to(root)) for d in ("terraform", "modules") for p in (root / d).rglob("*"))
@@ -95,7 +117,7 @@ def test_apply_plan_destroy(
     name = f"inference-{variant}"
     stack = make_stack(variant, state=f"apply-{variant}")
     variables = variables_for(variant)
-    try:
+    with destroyed_after(stack, variables):
         outputs = stack.apply(variables)
         api_id = outputs["api_id"]
         assert outputs["api_url"] == f"{moto_url}/_aws/execute-api/{api_id}/develop/"
@@ -132,8 +154,7 @@ def test_apply_plan_destroy(
                 "POWERTOOLS_SERVICE_NAME": "inference-seed",
             }
 
-        plan = stack.plan(variables)
-        assert not plan.has_changes, f"plan after apply is not empty:\n{plan.summary()}"
+        assert_plan_is_empty(stack, variables, "apply")
         # Everything the local target needs is in its working copy: the stacks and modules it
         # was applied from hold exactly the committed files (no override, lock file or state).
         assert tree(workspace) == tree(pristine_tree)
@@ -141,30 +162,28 @@ def test_apply_plan_destroy(
 
         if variant == "efs":
             # Everything a user may change between two deploys: updates must round-trip as well.
-            variables = variables_for(
-                variant,
-                image_uri=f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:fedcba9876543210",
-                models_manifest_sha256="cd" * 32,
-                memory_size=3008,
-                timeout=120,
-                ephemeral_storage_mb=1024,
-                reserved_concurrency=5,
-                log_retention_days=30,
-                tracing_mode="PassThrough",
-                throttling_burst_limit=7,
-                throttling_rate_limit=3,
-                environment_variables={"MANIFEST_TTL_SECONDS": "10"},
-                efs_throughput_mode="elastic",
-                keep_images=5,
-                tags={"Owner": "tests"},
+            variables.update(  # the same dict: the destroy after the block takes the update too
+                variables_for(
+                    variant,
+                    image_uri=f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:fedcba9876543210",
+                    models_manifest_sha256="cd" * 32,
+                    memory_size=3008,
+                    timeout=120,
+                    ephemeral_storage_mb=1024,
+                    reserved_concurrency=5,
+                    log_retention_days=30,
+                    tracing_mode="PassThrough",
+                    throttling_burst_limit=7,
+                    throttling_rate_limit=3,
+                    environment_variables={"MANIFEST_TTL_SECONDS": "10"},
+                    efs_throughput_mode="elastic",
+                    keep_images=5,
+                    tags={"Owner": "tests"},
+                )
             )
             stack.apply(variables)
-            plan = stack.plan(variables)
-            assert not plan.has_changes, f"plan after an update is not empty:\n{plan.summary()}"
-    finally:
-        stack.destroy(variables)
-    assert stack.state_resources() == []
-    assert leftovers(moto_url, name) == []
+            assert_plan_is_empty(stack, variables, "an update")
+    assert_nothing_left(stack, moto_url, name)
 
 
 def test_failed_apply_is_repaired_by_a_rerun(
@@ -177,7 +196,7 @@ def test_failed_apply_is_repaired_by_a_rerun(
     iam = client(moto_url, "iam")
     # Something already holds the role's name: the apply creates the rest, then fails on the role.
     iam.create_role(RoleName=f"{name}-lambda", AssumeRolePolicyDocument="{}")
-    try:
+    with destroyed_after(stack, variables):
         with pytest.raises(TerraformError, match="EntityAlreadyExists"):
             stack.apply(variables)
         partial = stack.state_resources()
@@ -186,12 +205,8 @@ def test_failed_apply_is_repaired_by_a_rerun(
         iam.delete_role(RoleName=f"{name}-lambda")
         outputs = stack.apply(variables)
         assert outputs["function_name"] == name
-        plan = stack.plan(variables)
-        assert not plan.has_changes, plan.summary()
-    finally:
-        stack.destroy(variables)
-    assert stack.state_resources() == []
-    assert leftovers(moto_url, name) == []
+        assert_plan_is_empty(stack, variables, "the repairing apply")
+    assert_nothing_left(stack, moto_url, name)
 
 
 def test_a_deploy_stopped_after_its_first_targeted_apply_can_be_destroyed(
@@ -202,11 +217,9 @@ def test_a_deploy_stopped_after_its_first_targeted_apply_can_be_destroyed(
     every module: the placeholder has to pass the function module's image_uri validation."""
     stack = make_stack("oci", state="apply-pending")
     variables = variables_for("oci", image_uri=PENDING_IMAGE_URI)
-    try:
+    with destroyed_after(stack, variables):
         stack.apply(variables, targets=["module.image_repository"])
         assert stack.output().get("repository_url")
-    finally:
-        stack.destroy(variables)
     assert stack.state_resources() == []
 
 
@@ -218,7 +231,7 @@ def test_jwt_authorizer_round_trips(
     variables = variables_for(
         "oci", api_authorization="JWT", jwt_issuer="http://127.0.0.1:9/issuer", jwt_audiences=["inference"]
     )
-    try:
+    with destroyed_after(stack, variables):
         outputs = stack.apply(variables)
         api = client(moto_url, "apigatewayv2")
         routes = api.get_routes(ApiId=outputs["api_id"])["Items"]
@@ -233,8 +246,5 @@ def test_jwt_authorizer_round_trips(
             "Audience": ["inference"],
         }
         assert outputs["api_authorization"] == "JWT" and "Bearer $TOKEN" in outputs["curl_command"]
-        plan = stack.plan(variables)
-        assert not plan.has_changes, f"plan after apply is not empty:\n{plan.summary()}"
-    finally:
-        stack.destroy(variables)
+        assert_plan_is_empty(stack, variables, "apply")
     assert stack.state_resources() == []

@@ -266,20 +266,26 @@ def test_least_privilege_efs_writer(make_stack: Callable[..., Stack]) -> None:
     assert fn["tracing_config"] == [{"mode": "PassThrough"}]
 
 
+def _refused(stack: Stack, variables: dict[str, Any], match: str) -> None:
+    """Validation stops ``variables`` at plan time, with an error that matches ``match``."""
+    with pytest.raises(TerraformError, match=match):
+        stack.plan(variables)
+
+
 def test_invalid_variables_fail_before_any_call(
     make_stack: Callable[..., Stack], variables_for: Variables
 ) -> None:
     """Validation stops a bad value at plan time instead of half-way through an apply."""
     stack = make_stack("oci", state="plan-invalid")
-    with pytest.raises(TerraformError, match="image_uri must not be empty"):
-        stack.plan(variables_for("oci", image_uri="not an image"))
-    with pytest.raises(TerraformError, match="name must be"):
-        stack.plan(variables_for("oci", name="Bad_Name"))
-    with pytest.raises(TerraformError, match="model_memory_budget_mb must be null or a whole number"):
-        stack.plan(variables_for("oci", model_memory_budget_mb=0.5))
+    _refused(stack, variables_for("oci", image_uri="not an image"), "image_uri must not be empty")
+    _refused(stack, variables_for("oci", name="Bad_Name"), "name must be")
+    _refused(
+        stack,
+        variables_for("oci", model_memory_budget_mb=0.5),
+        "model_memory_budget_mb must be null or a whole number",
+    )
     # A placeholder passes the stack (see the next test) but never reaches the function.
-    with pytest.raises(TerraformError, match=r"image_uri must be <repository>:<tag>"):
-        stack.plan(variables_for("oci", image_uri="pending"))
+    _refused(stack, variables_for("oci", image_uri="pending"), r"image_uri must be <repository>:<tag>")
 
 
 def test_targeted_plan_takes_a_placeholder_image(
@@ -339,9 +345,18 @@ def test_authorization_variables_are_validated(
     make_stack: Callable[..., Stack], variables_for: Variables
 ) -> None:
     stack = make_stack("oci", state="plan-auth-invalid")
-    with pytest.raises(TerraformError, match="api_authorization must be NONE, AWS_IAM or JWT"):
-        stack.plan(variables_for("oci", api_authorization="COGNITO"))
-    with pytest.raises(TerraformError, match="jwt_issuer must be an https:// URL"):
-        stack.plan(variables_for("oci", api_authorization="JWT", jwt_issuer="http://issuer.example.com"))
-    with pytest.raises(TerraformError, match="JWT needs jwt_issuer and at least one jwt_audiences"):
-        stack.plan(variables_for("oci", api_authorization="JWT", jwt_issuer="https://issuer.example.com"))
+    _refused(
+        stack,
+        variables_for("oci", api_authorization="COGNITO"),
+        "api_authorization must be NONE, AWS_IAM or JWT",
+    )
+    _refused(
+        stack,
+        variables_for("oci", api_authorization="JWT", jwt_issuer="http://issuer.example.com"),
+        "jwt_issuer must be an https:// URL",
+    )
+    _refused(
+        stack,
+        variables_for("oci", api_authorization="JWT", jwt_issuer="https://issuer.example.com"),
+        "JWT needs jwt_issuer and at least one jwt_audiences",
+    )

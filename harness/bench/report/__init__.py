@@ -20,6 +20,7 @@ from harness.bench.report.markdown import markdown_report, readme_section
 from harness.bench.report.plots import write_plots
 from harness.bench.report.summary import engines_table, summary_table, summary_tables
 from harness.bench.results import BenchResults
+from harness.bench.soak import records as soak_records
 from harness.bench.targets import evaluate
 from harness.splice import Markers
 
@@ -65,13 +66,14 @@ def write_json(results: BenchResults, out_dir: Path) -> Path:
 
 
 def write_results(results: BenchResults, out_dir: Path) -> Written:
-    """results.json, results.md and the plots into ``out_dir``."""
+    """results.json, results.md and the plots into ``out_dir``; the soak's section from the
+    ``soak.json`` beside them (``make soak`` writes it and its plot)."""
     if not results.targets:
         results = dataclasses.replace(results, targets=evaluate(results))
     json_path = write_json(results, out_dir)
     plots = write_plots(results, out_dir)
     md_path = out_dir / RESULTS_MD
-    md_path.write_text(markdown_report(results, [p.name for p in plots]))
+    md_path.write_text(markdown_report(results, [p.name for p in plots], soak_records.load(out_dir)))
     return Written(json_path, md_path, plots)
 
 

@@ -12,6 +12,8 @@ from harness.bench.report.machine import machine_line
 from harness.bench.report.sections import DETAILS, targets_table
 from harness.bench.report.summary import engines_table, several_engines, summary_tables
 from harness.bench.results import BenchResults
+from harness.bench.soak import report as soak_report
+from harness.bench.soak.records import SoakRecord
 from harness.bench.targets import evaluate
 
 METHOD = (
@@ -48,8 +50,8 @@ def _problems(results: BenchResults, kind: Callable[[RunRecord], dict[str, str]]
     return [f"- {r.label}: {name}: {text}" for r in results.all_runs() for name, text in kind(r.data).items()]
 
 
-def markdown_report(results: BenchResults, plots: Sequence[str]) -> str:
-    """results.md: summary, engines, targets, a section per scenario, the plots (file names)."""
+def markdown_report(results: BenchResults, plots: Sequence[str], soak: SoakRecord | None = None) -> str:
+    """results.md: summary, engines, targets, a section per scenario, the soak, the plots (file names)."""
     checks = results.targets or evaluate(results)
     sections = [
         "# Benchmark results",
@@ -66,6 +68,7 @@ def markdown_report(results: BenchResults, plots: Sequence[str]) -> str:
     for heading, render in DETAILS:
         sections += [f"## {heading}", render(results)]
     sections += fleet_report.markdown_sections(results.fleet)
+    sections += soak_report.markdown_sections(soak)
     sections += ["## Plots", "\n".join(f"![{Path(name).stem}]({name})" for name in plots)]
     skipped = _problems(results, lambda run: run.skipped)
     errors = _problems(results, lambda run: run.errors)
@@ -76,8 +79,11 @@ def markdown_report(results: BenchResults, plots: Sequence[str]) -> str:
     return "\n\n".join(sections) + "\n"
 
 
-def readme_section(results: BenchResults, results_link: str, method_link: str) -> str:
-    """The README's benchmark section: when, where, how, a table per engine, the engines, the targets."""
+def readme_section(
+    results: BenchResults, results_link: str, method_link: str, soak: SoakRecord | None = None
+) -> str:
+    """The README's benchmark section: when, where, how, a table per engine, the engines, the
+    targets, the fleet, the soak."""
     checks = results.targets or evaluate(results)
     inprocess = results.settings.inprocess_questions or results.settings.questions
     return "\n\n".join(
@@ -89,6 +95,7 @@ def readme_section(results: BenchResults, results_link: str, method_link: str) -
             *(["**Engines side by side**", engines_table(results)] if several_engines(results) else []),
             targets_table(checks),
             *fleet_report.readme_parts(results.fleet),
+            *soak_report.readme_parts(soak),
             f"All tables, plots and raw numbers: [{results_link}]({results_link}).",
         ]
     )

@@ -78,7 +78,7 @@ class ExecutionEnvironment:
         self._container: Container | None = None
         self._rie: http.client.HTTPConnection | None = None
         self._log_thread = None
-        self.log = EnvLog(options.logs_dir / spec.name / f"{self.id}.log")
+        self.log = EnvLog(options.logs_dir / spec.name / f"{self.id}.log", options.log_max_bytes)
         self.platform = PlatformLog(
             spec.name, self.log_stream_name, spec.memory_mb, self.log, options.telemetry, self._memory_peak
         )

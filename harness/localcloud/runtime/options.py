@@ -23,6 +23,7 @@ class RuntimeOptions:
     max_concurrency: int = 10
     idle_seconds: float = 600.0
     start_timeout: float = 30.0
+    log_max_bytes: int | None = None  # rotate an environment's log file at this size (envlog.py)
     telemetry: Telemetry = field(default_factory=NoTelemetry)  # where logs and metrics go
 
     @property

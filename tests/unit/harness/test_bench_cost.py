@@ -7,6 +7,7 @@ import json
 import pytest
 
 from harness.bench import cost
+from harness.bench.fleet_records import FleetRun
 
 PRICES = cost.Prices(
     gb_second={"x86_64": 0.0000166667, "arm64": 0.0000133334},
@@ -81,14 +82,14 @@ def test_workload_from_a_fleet_run() -> None:
             },
         },
     }
-    workload = cost.workload_from_fleet(entry)
+    workload = cost.workload_from_fleet(FleetRun.from_json(entry))
     assert workload is not None
     assert workload.billed_ms == 80.0  # no REPORT lines: the function's own timings
     assert workload.cold_start_share == pytest.approx(0.01)
     assert workload.efs_bytes_per_request == pytest.approx(2 * 10**7)
     assert workload.efs_bytes_per_cold_start == 10**8
     assert workload.stored_bytes == {"ecr": 9 * 10**8, "s3": 10**9, "efs": 10**9}
-    assert cost.workload_from_fleet({"variant": "s3", "phases": {}}) is None
+    assert cost.workload_from_fleet(FleetRun(variant="s3")) is None
 
 
 def test_prices_file_names_a_source_and_date_for_every_price() -> None:

@@ -1,5 +1,6 @@
 """The fleet scenario's pieces without a cloud: budget sizing from a manifest, GET /models
-parsing, and its report section, plot and targets on a small fake results dict."""
+parsing, its report section, plot and targets on a small fake results dict, and the typed
+records on a real results file's fleet section (commit 46f6043's, in data/)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ import pytest
 from inference.cache import PER_MODEL_OVERHEAD
 from inference.contract import FileDigest, Manifest, ManifestModel
 
-from harness.bench import fleet, fleet_report, fleet_targets, options, report, targets
+from harness.bench import cost, fleet, fleet_report, fleet_targets, options, report, targets
 from harness.bench.client import ApiResult
+from harness.bench.fleet_records import ColdStartReads, FleetRun, PhaseEnvironments
 from harness.bench.results import BenchResults
 from harness.bench.scenarios import Deadline
 
 MIB = 1024 * 1024
+DATA = Path(__file__).parent / "data"
+# The fleet section of the results committed in 46f6043 (efs, N = 2, 10, 50 at 2,000 requests),
+# and its fleet section as the report rendered it before the records were typed.
+RECORDED = DATA / "fleet_46f6043.json"
+RECORDED_SECTION = DATA / "fleet_46f6043.md"
 
 
 def _model(model_type: str, weights: int, eager: bool = False) -> ManifestModel:
@@ -120,7 +127,7 @@ def _results() -> dict[str, Any]:
         "fleet": {
             "efs": {
                 "variant": "efs",
-                "plan": fleet.FleetPlan().as_dict(),
+                "plan": fleet.FleetPlan().to_json(),
                 "budget_mb": 1000,
                 "models": {"count": 50, "engine": "torch", "mean_bytes": 8 * 10**7, "total_bytes": 4 * 10**9},
                 "function": {"memory_mb": 6000, "ephemeral_storage_mb": 512, "image_bytes": 9 * 10**8},
@@ -136,8 +143,12 @@ def _results() -> dict[str, Any]:
     }
 
 
+def _typed() -> BenchResults:
+    return BenchResults.from_json(_results())
+
+
 def test_fleet_targets_on_the_largest_fleet() -> None:
-    checks = {c.name: c for c in fleet_targets.fleet_checks(_results()["fleet"])}
+    checks = {c.name: c for c in fleet_targets.fleet_checks(_typed().fleet)}
     assert checks["fleet: 0 errors over Zipf requests"].met is False
     assert checks["fleet: 0 errors over Zipf requests"].value == "1 of 2000 (N = 50)"
     assert checks["fleet: memory within budget"].met is True
@@ -149,14 +160,13 @@ def test_fleet_targets_on_the_largest_fleet() -> None:
 
 
 def test_fleet_report_sections_and_plot(tmp_path: Path) -> None:
-    results = _results()
-    section = fleet_report.fleet_section(results["fleet"])
+    typed = _typed()
+    section = fleet_report.fleet_section(typed.fleet)
     assert "| 50 | 2000 | 1 | 50.0% | 56.0% / 56.0% | 70 |" in section
     assert "p50 at N = 50 is 1.75x the p50 at N = 2." in section
-    costs = fleet_report.cost_section(results["fleet"])
+    costs = fleet_report.cost_section(typed.fleet)
     assert "| efs | 2048 MB | x86_64 |" in costs and "| efs | 6000 MB | arm64 |" in costs
     assert "On efs, EFS Elastic-throughput reads are" in costs
-    typed = BenchResults(fleet=results["fleet"])
     markdown = report.markdown_report(typed, ["fleet_scaling.png"])
     assert "## Fleet: Zipf traffic over many models" in markdown and "## Cost per 1M requests" in markdown
     assert "**Cost per 1M requests** (from the fleet scenario)" in report.readme_section(
@@ -166,7 +176,33 @@ def test_fleet_report_sections_and_plot(tmp_path: Path) -> None:
     assert next(c.name for c in targets.evaluate(typed)) == "fleet: 0 errors over Zipf requests"
     plots = report.write_plots(typed, tmp_path)
     assert tmp_path / "fleet_scaling.png" in plots
-    assert BenchResults.from_json(typed.to_json()).fleet == results["fleet"]  # results.json round trip
+    assert BenchResults.from_json(typed.to_json()).fleet == typed.fleet  # results.json round trip
+
+
+def test_a_recorded_fleet_section_loads_and_writes_back_byte_for_byte() -> None:
+    text = RECORDED.read_text()
+    results = BenchResults.from_json(json.loads(text))
+    assert all(isinstance(run, FleetRun) for run in results.fleet.values())
+    assert json.dumps({"fleet": results.to_json()["fleet"]}, indent=1) + "\n" == text
+    # the report renders the typed records as it rendered the dicts
+    assert fleet_report.fleet_section(results.fleet) + "\n" == RECORDED_SECTION.read_text()
+    efs = results.fleet["efs"]
+    assert efs.p50_growth() == pytest.approx(0.73, abs=0.005)
+    workload = cost.workload_from_fleet(efs)
+    assert workload is not None
+    assert (workload.billed_ms, workload.cold_start_share, workload.init_ms) == (83.48135, 0.0005, 5533.8)
+    assert workload.efs_bytes_per_request == pytest.approx(36398477.0485)
+    assert workload.stored_bytes == {"ecr": 919827425, "s3": 4028557850, "efs": 4028557850}
+
+
+def test_a_run_whose_deploy_failed_writes_no_models_and_no_function() -> None:
+    run = FleetRun(variant="s3", catalog="fleet", errors={"deploy": "RuntimeError: no"})
+    written = run.to_json()
+    assert "models" not in written and "function" not in written and written["phases"] == {}
+    assert FleetRun.from_json(written) == run
+    assert FleetRun.from_json({**written, "models": {}, "function": {}}) == run  # older files
+    assert "**s3** (? models on ?, - each on average;" in fleet_report.fleet_section({"s3": run})
+    assert cost.workload_from_fleet(run) is None
 
 
 def test_store_reads_count_loads_and_logged_downloads() -> None:
@@ -181,12 +217,12 @@ def test_store_reads_count_loads_and_logged_downloads() -> None:
         fleet.Sample(3, "qa-001", 503, 10.0, False, 0.0, 0.0, 0.0),
     ]
     # one cold start downloaded qa-000 (eager, 11 GETs); qa-001 was downloaded twice (2 GETs each)
-    environments = {"started": 1, "downloads": {"qa-000": 1, "qa-001": 2}, "downloaded_bytes": 123}
+    environments = PhaseEnvironments(started=1, downloads={"qa-000": 1, "qa-001": 2}, downloaded_bytes=123)
     reads = fleet._store_reads(models, samples, environments)
-    assert reads["loads"] == 2
-    assert reads["bytes_loaded"] == models.file_bytes["qa-000"] + models.file_bytes["qa-001"]
-    assert (reads["downloads"], reads["bytes_downloaded"], reads["s3_gets"]) == (3, 123, 4)
-    assert reads["per_cold_start"] == {"bytes": models.file_bytes["qa-000"], "s3_gets": 11}
+    assert reads.loads == 2
+    assert reads.bytes_loaded == models.file_bytes["qa-000"] + models.file_bytes["qa-001"]
+    assert (reads.downloads, reads.bytes_downloaded, reads.s3_gets) == (3, 123, 4)
+    assert reads.per_cold_start == ColdStartReads(bytes=models.file_bytes["qa-000"], s3_gets=11)
     assert fleet._load_and_forward(samples) == {"load_ms": 775.0, "forward_ms": 30.0, "p99_goal_ms": 905.0}
 
 
@@ -238,7 +274,7 @@ def test_environments_started_in_a_phase_and_their_init(
         "REPORT RequestId: x\tInit Duration: 0.11 ms\tDuration: 25000.00 ms\n"
     )
     environments = fleet._environments("fn", before)
-    assert environments["started"] == 2
-    assert environments["init_median_ms"] == 5000.0
-    assert environments["downloads"] == {"qa-001": 2}  # the old environment's new lines count too
-    assert environments["downloaded_bytes"] == 20
+    assert environments.started == 2
+    assert environments.init_median_ms == 5000.0
+    assert environments.downloads == {"qa-001": 2}  # the old environment's new lines count too
+    assert environments.downloaded_bytes == 20

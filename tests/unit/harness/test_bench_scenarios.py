@@ -323,7 +323,7 @@ def test_scale_out_gives_up_after_a_bounded_number_of_bursts(
     bench_api: FakeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scenarios.adapters, "count_containers", lambda name: 1)
-    burst, _, running = scenarios._scale_out(_target(bench_api), 2, "nlp1", QUESTION, CONTEXT)
+    burst, _, running = scenarios.scale_out(_target(bench_api), 2, "nlp1", QUESTION, CONTEXT)
     assert len(burst) == 2 * scenarios.SCALE_OUT_BURSTS and running == 1
 
 

@@ -1,0 +1,1 @@
+../../modules/_shared/variables_limits.tf
