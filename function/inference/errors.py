@@ -96,7 +96,8 @@ class ModelUnavailableError(InferenceError, status=503, code="ModelUnavailable")
 
 
 class ServiceUnavailableError(InferenceError, status=503, code="ServiceUnavailable"):
-    """The environment could not initialise (configuration, store); nothing can be served."""
+    """Nothing can be served: the environment could not initialise (configuration, store), or
+    the store's manifest was never read (``GET /models`` has nothing to list)."""
 
 
 GENERIC_MESSAGE = "internal error; see the function's logs for this request_id"

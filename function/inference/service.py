@@ -27,7 +27,14 @@ from inference.backoff import FailureBackoff
 from inference.cache import BudgetBusyError, Eviction, ModelCache, OverBudgetError, model_cost
 from inference.config import Settings
 from inference.contract import Manifest, ManifestModel
-from inference.errors import BadRequestError, ModelNotFoundError, ModelUnavailableError, clip, excerpt
+from inference.errors import (
+    BadRequestError,
+    ModelNotFoundError,
+    ModelUnavailableError,
+    ServiceUnavailableError,
+    clip,
+    excerpt,
+)
 from inference.manifests import ManifestCache
 from inference.observability import MetricUnit, add_request_metrics, emit_model_metric, logger, ms
 from inference.qa import UnanswerableInputError
@@ -35,6 +42,10 @@ from inference.stores.base import ManifestUnavailableError, ModelStore
 
 if TYPE_CHECKING:
     from inference.api import QARequest
+
+# What both routes say when nothing was ever read from the store: the store's own error (a bucket,
+# a path) goes to the log only.
+MANIFEST_UNREADABLE = "the model store's manifest cannot be read"
 
 
 @dataclass
@@ -116,9 +127,6 @@ class InferenceService:
 
     # --- manifest ---------------------------------------------------------------------------
 
-    def model_types(self) -> list[str]:
-        return sorted(self.manifests.get().models)
-
     def manifest_model(self, model_type: str, manifest: Manifest | None = None) -> ManifestModel:
         """The model's manifest entry, from ``manifest`` when the caller already read it."""
         if manifest is None:
@@ -128,7 +136,7 @@ class InferenceService:
                 logger.error(
                     "manifest unavailable", extra={"model_type": excerpt(model_type), "error": str(exc)}
                 )
-                raise ModelUnavailableError(model_type, "the model store's manifest cannot be read") from exc
+                raise ModelUnavailableError(model_type, MANIFEST_UNREADABLE) from exc
         model = manifest.models.get(model_type)
         if model is None:
             raise ModelNotFoundError(model_type, manifest.models)
@@ -324,8 +332,16 @@ class InferenceService:
         }
 
     def list_models(self) -> dict[str, Any]:
-        """The 200 body of ``GET /models``: the manifest and what this environment holds now."""
-        manifest = self.manifests.get()
+        """The 200 body of ``GET /models``: the manifest and what this environment holds now.
+
+        Without a manifest there is nothing to list: 503, as ``POST /`` answers (the
+        ManifestUnavailableError itself is no InferenceError, and once came out as a 500).
+        """
+        try:
+            manifest = self.manifests.get()
+        except ManifestUnavailableError as exc:
+            logger.error("manifest unavailable", extra={"route": "GET /models", "error": str(exc)})
+            raise ServiceUnavailableError(MANIFEST_UNREADABLE) from exc
         body: dict[str, Any] = {
             "models": {mt: self._model_status(m) for mt, m in sorted(manifest.models.items())},
             "store": self.store.name,

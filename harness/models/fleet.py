@@ -101,8 +101,11 @@ def stamped_header(weights: Path, metadata: dict[str, str]) -> tuple[bytes, int]
     return _HEADER_LENGTH.pack(len(text)) + text, _HEADER_LENGTH.size + length
 
 
-def _write_weights(base: Path, target: Path, metadata: dict[str, str]) -> bool:
-    """Write the stamped copy of ``base`` at ``target`` unless it is already there; True if written."""
+def write_stamped_weights(base: Path, target: Path, metadata: dict[str, str]) -> bool:
+    """Write the stamped copy of ``base`` at ``target`` unless it is already there; True if written.
+
+    A new revision of a model that answers as its base does (the fleet's copies; the fault tests'
+    "good revision" published over a corrupted one)."""
     header, data_offset = stamped_header(base, metadata)
     size = len(header) + base.stat().st_size - data_offset
     if target.is_file() and target.stat().st_size == size:
@@ -156,7 +159,7 @@ def generate_fleet(size: int | None = None, progress: Log = say) -> list[FleetMo
         directory = fleet_dir() / "models" / model_type
         directory.mkdir(parents=True, exist_ok=True)
         metadata = {"fleet_model_type": model_type, "fleet_base": f"{base.source}@{base.revision}"}
-        written += _write_weights(base.directory / WEIGHTS_FILE, directory / WEIGHTS_FILE, metadata)
+        written += write_stamped_weights(base.directory / WEIGHTS_FILE, directory / WEIGHTS_FILE, metadata)
         _link_others(base, directory)
         models.append(FleetModel(model_type, base.model_type, directory))
         if written and (index + 1) % 10 == 0:
@@ -212,4 +215,5 @@ __all__ = [
     "model_types",
     "planned_sizes",
     "stamped_header",
+    "write_stamped_weights",
 ]

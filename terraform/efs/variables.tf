@@ -37,7 +37,7 @@ variable "seed_timeout" {
 }
 
 variable "seed_reserved_concurrency" {
-  description = "Reserved concurrency of the seeder: 1 makes two seedings (two writers of the manifest) impossible at once; -1 (the default) leaves it unreserved, because accounts with the initial concurrency quota of 10 cannot reserve any. Terraform itself invokes it once per apply."
+  description = "Reserved concurrency of the seeder: -1 (the default) leaves it unreserved, because accounts with the initial concurrency quota of 10 cannot reserve any. Two seedings at once are safe either way: they take turns on a lock file at the file system's root (function/inference/seed.py). Terraform itself invokes it once per apply."
   type        = number
   default     = -1
 }

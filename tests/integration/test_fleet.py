@@ -11,20 +11,15 @@ an idle environment).
 from __future__ import annotations
 
 import os
-import time
 from collections import Counter
-from pathlib import Path
 
-import boto3
 import pytest
 import requests
-from inference.contract import MANIFEST_NAME, Manifest, object_key
 
 from harness import deploy, localcloud
-from harness.deploy import MODEL_PREFIX
 from harness.example import example_payload
-from harness.localcloud.config import Settings
-from harness.models import default_bundle_dir, fleet
+from harness.models import fleet
+from tests.integration import faults
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.localcloud]
 
@@ -46,9 +41,6 @@ VARIABLES = {
     "reserved_concurrency": 1,
     "timeout": 180,
 }
-# Retry a request the gateway cut short (504) or refused while the one environment was busy (429).
-RETRY_STATUSES = {429, 504}
-RETRY_SECONDS = 600.0
 
 
 @pytest.fixture(scope="module", params=("s3", "efs"))
@@ -70,49 +62,15 @@ def fleet_deployed(request):
                 os.environ[fleet.FLEET_SIZE_VARIABLE] = saved
 
 
-def _flip_a_byte(data: bytes) -> bytes:
-    middle = len(data) // 2
-    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
-
-
-def _corrupt(deployment: deploy.Deployment, model_type: str) -> None:
-    """Flip one byte of the model's weights where the function reads them (same size, new sha256)."""
-    manifest = Manifest.from_json((default_bundle_dir(fleet.FLEET_NAME) / MANIFEST_NAME).read_text())
-    relative = f"{manifest.models[model_type].folder}/{fleet.WEIGHTS_FILE}"
-    if deployment.variant == "s3":
-        s3 = boto3.client("s3", **localcloud.boto3_kwargs())
-        bucket, key = deployment.outputs["model_bucket"], object_key(MODEL_PREFIX, relative)
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        s3.put_object(Bucket=bucket, Key=key, Body=_flip_a_byte(data))
-        return
-    copies = list(Settings.from_env().efs_dir.glob(f"**/{relative}"))
-    assert len(copies) == 1, copies
-    path: Path = copies[0]
-    path.write_bytes(_flip_a_byte(path.read_bytes()))
-
-
-def _send(method: str, url: str, sent: Counter | None, model_type: str = "", **kwargs) -> requests.Response:
-    """The function's answer, retried while the gateway says 429 (the environment was busy: the
-    function never ran) or 504 (the gateway gave up at 30 s; the function ran on, so the retry
-    finds the model loaded). ``sent`` counts the requests that reached the function."""
-    deadline = time.monotonic() + RETRY_SECONDS
-    while True:
-        response = requests.request(method, url, timeout=300, **kwargs)
-        if sent is not None and response.status_code != 429:
-            sent[model_type] += 1
-        if response.status_code not in RETRY_STATUSES or time.monotonic() > deadline:
-            return response
-        time.sleep(2.0)
-
-
 def _ask(deployment: deploy.Deployment, sent: Counter, model_type: str) -> requests.Response:
     payload = example_payload(model_type)
-    return _send("POST", deployment.api_url, sent, model_type, json=payload)
+    return faults.send("POST", deployment.api_url, sent, model_type, json=payload)
 
 
 def test_every_fleet_model_answers_and_a_corrupted_one_answers_503(fleet_deployed):
     deployment, sent = fleet_deployed
-    _corrupt(deployment, BROKEN)  # before any request for it: nothing of it is loaded or verified
+    # Before any request for it: nothing of it is loaded or verified.
+    faults.corrupt_model_file(deployment, fleet.FLEET_NAME, BROKEN, fleet.WEIGHTS_FILE)
     healthy = [mt for mt in fleet.model_types(FLEET_SIZE) if mt != BROKEN]
     refusals = []
     # After the first pass the last three are loaded (two hits next), the first four were evicted
@@ -136,7 +94,7 @@ def test_every_fleet_model_answers_and_a_corrupted_one_answers_503(fleet_deploye
 
 def test_models_route_counts_add_up_and_the_budgets_held(fleet_deployed):
     deployment, sent = fleet_deployed
-    response = _send("GET", deployment.api_url + "models", None)
+    response = faults.send("GET", deployment.api_url + "models")
     assert response.status_code == 200, response.text
     body = response.json()
     models = body["models"]

@@ -62,7 +62,8 @@ class ModelStore(ABC):
 
     def shortfall(self, model: ManifestModel) -> int:
         """Bytes that materializing ``model`` lacks even after evicting every model not in memory:
-        what unloading models must free first (0: room can be made, or the store copies nothing)."""
+        what unloading models must free first (0: room can be made, the store copies nothing, or
+        no unloading could make room, and ``materialize`` will refuse the model)."""
         return 0
 
     def disk_usage(self) -> DiskUsage | None:

@@ -329,21 +329,33 @@ class S3Store(ModelStore):
         return model.size - present
 
     def shortfall(self, model: ManifestModel) -> int:
+        """See ``ModelStore.shortfall``; 0 also when the model would not fit with every other
+        folder gone (/tmp filled by other files): unloading the models in memory could not make
+        room, only cost them a reload, and ``materialize`` refuses the model with the sizes."""
         with self._lock:
             folder = self._folder(model)
             if is_complete(folder, model):
                 return 0
             folders = self.cached_folders()
-            held = sum(f.size for f in folders if f.path in self._in_memory or f.path == folder)
-            return max(self._needed(model, folder) + held - self.cache_limit(), 0)
+            own = sum(f.size for f in folders if f.path == folder)
+            held = sum(f.size for f in folders if f.path in self._in_memory and f.path != folder)
+            needed, limit = self._needed(model, folder), self.cache_limit()
+            if needed + own > limit:
+                return 0
+            return max(needed + own + held - limit, 0)
 
     def cache_limit(self) -> int:
-        """Bytes the cache may occupy: EPHEMERAL_STORAGE_MB when set, else what the disk allows."""
+        """Bytes the cache may occupy: EPHEMERAL_STORAGE_MB (less headroom) when set, and never
+        more than the disk allows now. Other files in /tmp (the function's own, a library's) take
+        room the setting does not know of: with /tmp filled by them, the limit from the setting
+        alone let a download start and fail on ENOSPC halfway, with a message about the download
+        instead of the room; now the model is refused before a byte is written."""
+        usage = shutil.disk_usage(self.cache_dir)
+        allowed = tree_bytes(self.cache_dir) + usage.free - min(MAX_HEADROOM, usage.total // 10)
         if self.ephemeral_storage_mb:
             capacity = self.ephemeral_storage_mb * MIB
-            return capacity - min(MAX_HEADROOM, capacity // 10)
-        usage = shutil.disk_usage(self.cache_dir)
-        return tree_bytes(self.cache_dir) + usage.free - min(MAX_HEADROOM, usage.total // 10)
+            return min(capacity - min(MAX_HEADROOM, capacity // 10), allowed)
+        return allowed
 
     def cached_folders(self) -> list[CachedFolder]:
         """Model folders in the cache, least recently used first."""

@@ -279,6 +279,28 @@ def test_a_failed_init_answers_503_instead_of_crashing(
     assert logged and "MODEL_STORE must be one of" in str(logged[-1].exc_info[1])  # in full, in the log
 
 
+def test_without_a_manifest_both_routes_answer_503_in_the_error_shape(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing published (or the manifest deleted): ``POST /`` says the model is unavailable and
+    ``GET /models`` that nothing can be listed, both 503 (GET once answered a 500); the store's
+    own error, with its path, reaches the log only."""
+    from inference.api import handle_http
+
+    service = service_for(tmp_path / "empty-efs")
+    for event, code, fragment in (
+        (post(GOOD), "ModelUnavailable", "model 'nlp1' is unavailable: the model store's manifest"),
+        (http_event("GET", "/models"), "ServiceUnavailable", "the model store's manifest cannot be read"),
+    ):
+        response = handle_http(event, lambda: service, "rid")
+        body = json.loads(response["body"])
+        assert response["statusCode"] == 503, body
+        assert body == {"error": {"code": code, "message": body["error"]["message"]}, "request_id": "rid"}
+        assert body["error"]["message"].startswith(fragment) and "empty-efs" not in response["body"]
+    logged = [r for r in caplog.records if r.getMessage() == "manifest unavailable"]
+    assert len(logged) == 2 and all("empty-efs" in str(r.__dict__.get("error")) for r in logged)
+
+
 # --- the service: memory budget and new revisions with real models ------------------------------
 
 

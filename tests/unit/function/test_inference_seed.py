@@ -1,7 +1,10 @@
-"""The EFS seeder: from moto S3 into a directory, verified, complete folders skipped, manifest last."""
+"""The EFS seeder: from moto S3 into a directory, verified, complete folders skipped, manifest last;
+two seeders at once take turns."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,3 +77,86 @@ def test_a_new_revision_is_added_beside_the_old_one(
     assert result["copied"] == ["nlp1"]
     assert (root / old.model.folder / COMPLETE_MARKER).is_file()  # a warm function may still read it
     assert efs_store(root).read_manifest().models["nlp1"].revision == "r2"
+
+
+def _run_in_thread(results: dict[str, Any], name: str, *args: Any) -> threading.Thread:
+    def run() -> None:
+        try:
+            results[name] = seed.seed(*args)
+        except BaseException as exc:  # the test reports it, not the thread
+            results[name] = exc
+
+    thread = threading.Thread(target=run, name=f"seeder-{name}")
+    thread.start()
+    return thread
+
+
+def test_two_seeders_at_once_take_turns_and_the_second_finds_everything_copied(
+    bucket: str, publish: Any, two_models: list[Any], tmp_path: Path, s3: Any, monkeypatch: Any
+) -> None:
+    """Started together on slow copies, both would copy (and one's sweep delete the other's
+    partial files) if they did not take turns: the one that comes second finds every folder
+    complete and copies nothing."""
+    publish(bucket, PREFIX, two_models)
+    root = tmp_path / "efs"
+    real = seed.download_model
+
+    def slow(*args: Any, **kwargs: Any) -> int:
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(seed, "download_model", slow)
+    results: dict[str, Any] = {}
+    threads = [_run_in_thread(results, name, bucket, PREFIX, root, s3) for name in ("a", "b")]
+    for thread in threads:
+        thread.join(30)
+    assert not [r for r in results.values() if isinstance(r, BaseException)], results
+    assert sorted(r["copied"] for r in results.values()) == [[], ["nlp1", "nlp2"]]
+    assert max(r["lock_wait_seconds"] for r in results.values()) >= 0.5  # two slow copies waited
+    store = efs_store(root)
+    for fake in two_models:
+        store.materialize(fake.model)  # every file verified (sha256)
+    assert not [p for p in root.rglob("*") if PART_TAG in p.name]
+
+
+def test_a_seeder_that_read_an_older_manifest_cannot_write_it_over_a_newer_one(
+    bucket: str,
+    publish: Any,
+    fake_model_factory: Callable[..., Any],
+    tmp_path: Path,
+    s3: Any,
+    monkeypatch: Any,
+) -> None:
+    """Run 1 copies r1 slowly; r2 is published and run 2 starts meanwhile. Run 2 reads the bucket's
+    manifest only in its turn, after run 1 wrote r1's: the file system ends on r2, never rolled
+    back to r1 by the run that started first and would otherwise finish last."""
+    old = fake_model_factory("nlp1", revision="r1")
+    new = fake_model_factory("nlp1", revision="r2")
+    publish(bucket, PREFIX, [old])
+    root = tmp_path / "efs"
+    copying, finish = threading.Event(), threading.Event()
+    real = seed.download_model
+
+    def first_waits(*args: Any, **kwargs: Any) -> int:
+        if not copying.is_set():
+            copying.set()
+            assert finish.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(seed, "download_model", first_waits)
+    results: dict[str, Any] = {}
+    first = _run_in_thread(results, "first", bucket, PREFIX, root, s3)
+    assert copying.wait(30)  # run 1 has read r1's manifest and is copying
+    publish(bucket, PREFIX, [new])
+    second = _run_in_thread(results, "second", bucket, PREFIX, root, s3)
+    second.join(0.5)
+    assert second.is_alive(), results  # run 2 waits for run 1's turn to end
+    finish.set()
+    first.join(30)
+    second.join(30)
+    assert results["first"]["copied"] == ["nlp1"] and results["second"]["copied"] == ["nlp1"]
+    assert results["second"]["lock_wait_seconds"] >= 0.5
+    assert efs_store(root).read_manifest().models["nlp1"].revision == "r2"
+    for fake in (old, new):  # both revisions complete: a warm function may still read r1
+        assert (root / fake.model.folder / COMPLETE_MARKER).is_file()
+    assert not [p for p in root.rglob("*") if PART_TAG in p.name]

@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from inference.errors import ModelUnavailableError
@@ -223,6 +223,36 @@ def test_a_model_larger_than_ephemeral_storage_is_refused_without_evicting(
         store.materialize(huge.model)
     assert [f.path.name for f in store.cached_folders()] == ["r1"]  # small is still there
     assert not [p for p in all_files(tmp_path / "cache") if "huge" in p]
+
+
+class DiskSpace(NamedTuple):
+    total: int
+    used: int
+    free: int
+
+
+def test_a_model_that_does_not_fit_in_what_tmp_has_left_is_refused_before_downloading(
+    bucket: str, publish: Any, fake_model_factory: Callable[..., Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    """EPHEMERAL_STORAGE_MB says 512 MB, but other files filled /tmp: the disk's own free space
+    bounds the cache too, so the model is refused (503 naming it) and nothing is written."""
+    import inference.stores.s3 as s3_module
+
+    fits = fake_model_factory("fits", {"weights.bin": 100 * KB})
+    big = fake_model_factory("big", {"weights.bin": 900 * KB})
+    publish(bucket, PREFIX, [fits, big])
+    store = make_store(bucket, tmp_path / "cache", ephemeral_storage_mb=512)
+    store.materialize(fits.model)
+    total = 512 * 1024 * KB  # /tmp as the setting says, free only 300 KB beyond the headroom
+    free = min(s3_module.MAX_HEADROOM, total // 10) + 300 * KB
+    monkeypatch.setattr(s3_module.shutil, "disk_usage", lambda _path: DiskSpace(total, total - free, free))
+    assert store.cache_limit() == tree_bytes(tmp_path / "cache") + 300 * KB
+    with pytest.raises(ModelUnavailableError, match=r"'big' is unavailable: it needs 0.9 MiB of ephemeral"):
+        store.materialize(big.model)
+    assert not [p for p in all_files(tmp_path / "cache") if "big" in p]
+    assert store.materialize(fits.model).is_dir()  # the cached model is still served
+    store.loaded(fits.model)
+    assert store.shortfall(big.model) == 0  # unloading "fits" could not make room: it stays loaded
 
 
 def test_a_real_model_is_served_from_s3_and_a_cold_start_reuses_tmp(
