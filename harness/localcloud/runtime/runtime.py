@@ -50,10 +50,10 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         self._envs: dict[str, list[ExecutionEnvironment]] = {}
         self._current: dict[str, str] = {}  # function -> config hash new requests must get
-        # Functions some deployment's state has named: an environment started from moto's copy
-        # (the seeder, invoked by the apply before the state was written) is still drained
-        # when the state that named its function no longer does.
-        self._named_by_state: set[str] = set()
+        # The functions the last deployment's state named: an environment started from moto's
+        # copy (the seeder, invoked by the apply before the state was written) is still drained
+        # when the next state no longer names its function.
+        self._state_functions: frozenset[str] = frozenset()
         self._reserved: dict[str, int | None] = {}
         self._closed = threading.Event()
         self._workers: set[threading.Thread] = set()
@@ -226,21 +226,18 @@ class LambdaRuntime:
         """
         stale: list[ExecutionEnvironment] = []
         with self._lock:
-            self._named_by_state.update(current)
+            previous, self._state_functions = self._state_functions, frozenset(current)
             for name, envs in self._envs.items():
                 from_state = any(e.spec.source == "terraform-state" for e in envs)
                 if name in current:
                     self._current[name] = current[name]
-                elif from_state or name in self._named_by_state:
+                elif from_state or name in previous:
                     self._current[name] = ""
                 else:
                     continue
                 for env in [e for e in envs if e.state == IDLE and e.config_hash != self._current[name]]:
                     envs.remove(env)
                     stale.append(env)
-            # Drained once: a function of that name created later through the Lambda API alone
-            # is moto's, and keeps its environments.
-            self._named_by_state.intersection_update(current)
         self._destroy_later(stale, "configuration changed or function removed (drained)")
 
     def reset(self, function_name: str) -> int:
