@@ -4,6 +4,7 @@ store of the real offline models; plus the service's memory budget and revision 
 from __future__ import annotations
 
 import base64
+import gc
 import json
 from pathlib import Path
 from types import ModuleType
@@ -84,8 +85,6 @@ def test_init_loaded_the_eager_model_and_timed_every_phase(handler: ModuleType) 
 
 
 def test_init_freezes_its_heap_so_full_collections_skip_torch(handler: ModuleType) -> None:
-    import gc
-
     # torch + transformers alone leave hundreds of thousands of objects; a full collection that
     # walks them stalls a request for ~200 ms (the fleet's p99 before the freeze).
     assert gc.get_freeze_count() > 100_000
