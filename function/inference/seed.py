@@ -1,12 +1,15 @@
 """The EFS seeding entry point ``inference.seed.handler``: S3 store -> MODEL_ROOT (the mount).
 
-For every model of the bucket's manifest: a revision folder already complete (its marker
-records exactly the manifest's digests) is skipped; otherwise its files are downloaded with the
-S3 store's own ``download_model`` (temporary names in the target folder, sha256 verified, atomic
-rename, nothing partial left behind). ``manifest.json`` is written last, atomically, so an API
-function reading the mount never sees a manifest naming files that are not all there yet.
-Revision folders are immutable, so a function still serving the previous manifest keeps
-reading its folder undisturbed.
+For every model of the bucket's manifest: a revision folder whose marker vouches for it (it
+records exactly the manifest's digests, and every file's stamp is still the one it had when it
+verified: ``files.verified_unchanged``) is skipped; otherwise its files go through the S3 store's
+own ``download_model``, which hashes the files already there, keeps those that match, and
+downloads the others (temporary names in the target folder, sha256 verified, atomic rename,
+nothing partial left behind), then stamps the marker again. So a run repairs a file written over
+on the mount, and stamps the folders an earlier version marked with digests only.
+``manifest.json`` is written last, atomically, so an API function reading the mount never sees
+a manifest naming files that are not all there yet. Revision folders are immutable, so a
+function still serving the previous manifest keeps reading its folder undisturbed.
 
 Seeders take turns: each holds an exclusive lock on ``SEED_LOCK_NAME`` at the root for its whole
 run (``flock``; on EFS the NFS client turns it into an NFSv4 lock, released by the server when a
@@ -32,7 +35,7 @@ from typing import Any
 
 from inference.contract import MANIFEST_NAME, Manifest
 from inference.observability import logger
-from inference.stores.files import atomic_write_text, is_complete, safe_join, sweep_partials
+from inference.stores.files import atomic_write_text, safe_join, stamps_of, sweep_partials, verified_unchanged
 from inference.stores.s3 import TransferSettings, download_model, object_key, s3_client
 
 SEED_LOCK_NAME = ".seed.lock"
@@ -77,19 +80,25 @@ def _seed_in_turn(bucket: str, prefix: str, root: Path, client: Any) -> dict[str
     swept = sweep_partials(root)
     transfer = TransferSettings()
     copied: list[str] = []
+    rehashed: list[str] = []
     skipped: list[str] = []
     total = 0
     for model_type, model in sorted(manifest.models.items()):
         folder = safe_join(root, model.folder, model)
-        if is_complete(folder, model):
+        stamps = stamps_of(folder, model)
+        if stamps is not None and verified_unchanged(folder, model, stamps):
             skipped.append(model_type)
             continue
-        total += download_model(client, bucket, prefix, model, folder, transfer)
-        copied.append(model_type)
-        logger.info("model seeded", extra={"model_type": model_type, "folder": model.folder})
+        downloaded = download_model(client, bucket, prefix, model, folder, transfer)
+        total += downloaded
+        (copied if downloaded else rehashed).append(model_type)
+        logger.info(
+            "model seeded", extra={"model_type": model_type, "folder": model.folder, "bytes": downloaded}
+        )
     atomic_write_text(root / MANIFEST_NAME, manifest_text)
     return {
         "copied": copied,
+        "rehashed": rehashed,
         "skipped": skipped,
         "bytes": total,
         "partials_removed": len(swept),

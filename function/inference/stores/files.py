@@ -5,7 +5,13 @@ The invariants they implement:
 * anything being written carries ``PART_TAG`` in its name, so a sweep can delete leftovers of a
   process that was killed mid-download;
 * a folder holding ``COMPLETE_MARKER`` has every file of its manifest entry, verified. The
-  marker records the digests, so a manifest that names other bytes is never satisfied by it.
+  marker records the digests, so a manifest that names other bytes is never satisfied by it;
+* the marker also records each file's stamp (size, inode, mtime and ctime, in ns) as it was when
+  its sha256 verified. A file whose stamp still matches was not written, replaced or truncated
+  since (writing moves mtime, replacing changes the inode, and nothing but the clock sets ctime),
+  so its hash need not be computed again: the quick check git's index and rsync make. A stamp no
+  older than the marker itself is not trusted (on a file system with coarse timestamps, a write in
+  the same tick would leave it unchanged).
 """
 
 from __future__ import annotations
@@ -14,14 +20,18 @@ import contextlib
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from inference.contract import FileDigest, ManifestModel, sha256_of_file
 from inference.errors import ModelUnavailableError
 
 PART_TAG = ".part-"
 COMPLETE_MARKER = ".complete"
+#: How long ``mark_complete`` waits for the file system's clock to pass the files' stamps.
+MARKER_PATIENCE_SECONDS = 2.0
 
 
 def temp_path(final: Path) -> Path:
@@ -81,22 +91,87 @@ def sizes_match(folder: Path, model: ManifestModel) -> bool:
     return all(file_problem(folder / f.name, f, check_sha256=False) is None for f in model.files)
 
 
-def _marker_text(model: ManifestModel) -> str:
+class FileStamp(NamedTuple):
+    """What ``stat`` says of a file: equal stamps mean the file was not written since."""
+
+    size: int
+    inode: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp:
+        st = path.stat()
+        return cls(st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def stamps_of(folder: Path, model: ManifestModel) -> dict[str, FileStamp] | None:
+    """Each file's stamp now, or None when one cannot be read (missing: the size check says why)."""
+    try:
+        return {f.name: FileStamp.of(folder / f.name) for f in model.files}
+    except OSError:
+        return None
+
+
+def _digests(model: ManifestModel) -> dict[str, Any]:
     files = [[f.name, f.size, f.sha256] for f in sorted(model.files, key=lambda f: f.name)]
-    return json.dumps({"folder": model.folder, "files": files}, sort_keys=True)
+    return {"folder": model.folder, "files": files}
+
+
+def _read_marker(folder: Path, model: ManifestModel) -> tuple[dict[str, Any], int] | None:
+    """The marker's content and mtime (ns), when it records exactly ``model``'s digests."""
+    try:
+        with open(folder / COMPLETE_MARKER, encoding="utf-8") as stream:
+            written_ns = os.fstat(stream.fileno()).st_mtime_ns
+            recorded = json.loads(stream.read())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or {k: recorded.get(k) for k in ("folder", "files")} != _digests(model):
+        return None
+    return recorded, written_ns
 
 
 def is_complete(folder: Path, model: ManifestModel) -> bool:
     """The folder was fully verified for exactly these digests, and still has every file."""
-    try:
-        recorded = (folder / COMPLETE_MARKER).read_text()
-    except OSError:
+    return _read_marker(folder, model) is not None and sizes_match(folder, model)
+
+
+def verified_unchanged(folder: Path, model: ManifestModel, stamps: dict[str, FileStamp]) -> bool:
+    """The marker vouches for these files: it records ``model``'s digests, and ``stamps`` (the
+    files' stamps now) equal the ones recorded when they verified, each older than the marker."""
+    marker = _read_marker(folder, model)
+    if marker is None:
         return False
-    return recorded == _marker_text(model) and sizes_match(folder, model)
+    recorded, written_ns = marker
+    known = recorded.get("stamps")
+    if not isinstance(known, dict):  # a marker of an earlier version: digests only
+        return False
+    for name, stamp in stamps.items():
+        if known.get(name) != list(stamp) or max(stamp.mtime_ns, stamp.ctime_ns) >= written_ns:
+            return False
+    return True
 
 
 def mark_complete(folder: Path, model: ManifestModel) -> None:
-    atomic_write_text(folder / COMPLETE_MARKER, _marker_text(model))
+    """Record that every file of ``model`` in ``folder`` verified just now (digests and stamps).
+
+    Linux stamps files from a coarse clock (one tick is a few ms), so a marker written right after
+    the last rename often carries that file's ctime and could not vouch for it: it is written again
+    once its own mtime has passed every stamp (a tick or two, a few ms per model). On a file system
+    whose clock does not pass them within ``MARKER_PATIENCE_SECONDS``, the marker keeps only the
+    digests' promise and the files are hashed on use, as before stamps.
+    """
+    stamps = stamps_of(folder, model) or {}
+    content = _digests(model) | {"stamps": {name: list(stamp) for name, stamp in stamps.items()}}
+    text = json.dumps(content, sort_keys=True)
+    newest = max((max(s.mtime_ns, s.ctime_ns) for s in stamps.values()), default=0)
+    marker = folder / COMPLETE_MARKER
+    deadline = time.monotonic() + MARKER_PATIENCE_SECONDS
+    while True:
+        atomic_write_text(marker, text)
+        if marker.stat().st_mtime_ns > newest or time.monotonic() > deadline:
+            return
+        time.sleep(0.002)
 
 
 def touch(path: Path) -> None:

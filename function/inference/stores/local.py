@@ -4,8 +4,12 @@ Files are read in place (no copy). Both stores check every file's size on each m
 few stat calls); they differ in the sha256:
 
 * efs: the mount is shared and writable by the seeder, so a file can be truncated or replaced
-  after publishing. Each revision is hashed once per environment; the result is remembered, so a
-  warm environment never hashes again and a new revision is hashed on its first use.
+  after publishing. The seeder verified every file's sha256 and recorded, in the folder's marker,
+  each file's stamp at that moment (``files.verified_unchanged``); a file whose stamp still
+  matches was not written since, so it is not hashed again. Only a file whose stamp moved (or a
+  folder without a stamped marker, seeded by an earlier version) is hashed, once per environment
+  for as long as its stamp stays. The sha256 of a fleet model's 80 MB took about 100 ms of its
+  first load in every environment, and of every eager model's fetch at each cold start.
 * image: the files were verified by the harness when it baked the image (a content-hash tagged,
   read-only layer that cannot change afterwards), so hashing them again would only add a second
   or more to every cold start. Only sizes are checked, which catches a broken build.
@@ -20,7 +24,7 @@ from inference.contract import MANIFEST_NAME, ContractError, FileDigest, Manifes
 from inference.errors import ModelUnavailableError
 from inference.observability import logger
 from inference.stores.base import ManifestUnavailableError, ModelStore
-from inference.stores.files import file_problem, safe_join
+from inference.stores.files import FileStamp, file_problem, safe_join, stamps_of, verified_unchanged
 
 
 class LocalStore(ModelStore):
@@ -30,7 +34,8 @@ class LocalStore(ModelStore):
         self.name = name
         self.root = Path(root)
         self.check_sha256 = check_sha256
-        self._hashed: set[tuple[str, tuple[FileDigest, ...]]] = set()
+        # Files this environment hashed itself, by revision: the stamps they had then.
+        self._hashed: dict[tuple[str, tuple[FileDigest, ...]], dict[str, FileStamp]] = {}
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -45,23 +50,32 @@ class LocalStore(ModelStore):
 
     def materialize(self, model: ManifestModel) -> Path:
         folder = safe_join(self.root, model.folder, model)
-        identity = (model.folder, model.files)
         with self._lock:
-            hash_now = self.check_sha256 and identity not in self._hashed
-            problems = [
-                problem
-                for file in model.files
-                if (problem := file_problem(safe_join(folder, file.name, model), file, hash_now))
-            ]
+            problems = self._problems(folder, model)
             if problems:
                 logger.warning(
                     "model files failed verification",
                     extra={"model_type": model.model_type, "store": self.name, "problems": problems},
                 )
                 raise ModelUnavailableError(model.model_type, "; ".join(problems))
-            if hash_now:
-                self._hashed.add(identity)
         return folder
+
+    def _problems(self, folder: Path, model: ManifestModel) -> list[str]:
+        """Why the files are not the manifest's: sizes always, the sha256 when no stamp vouches."""
+        files = [(file, safe_join(folder, file.name, model)) for file in model.files]
+        problems = [p for file, path in files if (p := file_problem(path, file, check_sha256=False))]
+        if problems or not self.check_sha256:
+            return problems
+        identity = (model.folder, model.files)
+        stamps = stamps_of(folder, model)
+        if stamps is not None and (
+            self._hashed.get(identity) == stamps or verified_unchanged(folder, model, stamps)
+        ):
+            return []
+        problems = [p for file, path in files if (p := file_problem(path, file))]
+        if not problems and stamps is not None:
+            self._hashed[identity] = stamps
+        return problems
 
 
 def efs_store(root: Path) -> LocalStore:

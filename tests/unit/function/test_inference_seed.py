@@ -3,6 +3,7 @@ two seeders at once take turns."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -48,7 +49,30 @@ def test_seeding_copies_every_model_then_the_manifest_and_skips_complete_folders
     assert not [p for p in root.rglob("*") if PART_TAG in p.name]
 
     second = seed.handler({"bucket": bucket, "prefix": PREFIX}, lambda_context)
-    assert second["copied"] == [] and second["skipped"] == ["nlp1", "nlp2"] and second["bytes"] == 0
+    assert second["copied"] == [] and second["rehashed"] == [] and second["skipped"] == ["nlp1", "nlp2"]
+    assert second["bytes"] == 0
+
+
+def test_a_file_written_over_on_the_mount_is_repaired_and_old_markers_are_stamped(
+    bucket: str, publish: Any, two_models: list[Any], tmp_path: Path, s3: Any
+) -> None:
+    publish(bucket, PREFIX, two_models)
+    root = tmp_path / "efs"
+    seed.seed(bucket, PREFIX, root, client=s3)
+    nlp1, nlp2 = (root / fake.model.folder for fake in two_models)
+    weights = nlp1 / "model.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(bytes(len(good)))  # same size, other bytes: only the sha256 tells
+    marker = nlp2 / COMPLETE_MARKER
+    recorded = json.loads(marker.read_text())
+    marker.write_text(json.dumps({k: v for k, v in recorded.items() if k != "stamps"}))  # an older seeder's
+
+    again = seed.seed(bucket, PREFIX, root, client=s3)
+    assert again["copied"] == ["nlp1"] and again["rehashed"] == ["nlp2"] and again["skipped"] == []
+    assert again["bytes"] == len(good) and weights.read_bytes() == good
+    assert "stamps" in json.loads(marker.read_text())
+    third = seed.seed(bucket, PREFIX, root, client=s3)
+    assert third["skipped"] == ["nlp1", "nlp2"] and third["bytes"] == 0
 
 
 def test_a_failed_copy_writes_no_manifest_and_leaves_no_partial_file(

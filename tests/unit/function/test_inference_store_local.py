@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 from inference.errors import ModelUnavailableError
 from inference.manifests import ManifestCache
+from inference.stores import files
 from inference.stores.base import ManifestUnavailableError
+from inference.stores.files import COMPLETE_MARKER, FileStamp, is_complete, mark_complete
 from inference.stores.local import LocalStore, efs_store, image_store
 
 
@@ -22,6 +25,20 @@ def lay_out(root: Path, fakes: list[Any], store_tools: Any) -> None:
         for f in fake.model.files:
             (folder / f.name).write_bytes((fake.source / f.name).read_bytes())
     store_tools.write_manifest(root, {f.model.model_type: f.model for f in fakes})
+
+
+@pytest.fixture
+def sha256_calls(monkeypatch: Any) -> list[Path]:
+    """The files the stores hash (the calls of ``files.sha256_of_file``), in order."""
+    calls: list[Path] = []
+    real = files.sha256_of_file
+
+    def counting(path: Path) -> str:
+        calls.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(files, "sha256_of_file", counting)
+    return calls
 
 
 @pytest.fixture
@@ -72,24 +89,69 @@ def test_a_truncated_or_missing_file_gives_503_naming_the_model(
     )
 
 
-def test_efs_checks_the_sha256_once_per_revision_and_image_only_sizes(
-    fake: Any, tmp_path: Path, store_tools: Any
+def test_efs_hashes_unstamped_files_once_per_stamp_and_image_only_sizes(
+    fake: Any, tmp_path: Path, store_tools: Any, sha256_calls: list[Path]
 ) -> None:
-    lay_out(tmp_path / "root", [fake], store_tools)
+    lay_out(tmp_path / "root", [fake], store_tools)  # no marker: nothing vouches for the files
     weights = tmp_path / "root" / fake.model.folder / "weights.bin"
     weights.write_bytes(os.urandom(50_000))  # same size, other bytes
     with pytest.raises(ModelUnavailableError, match=r"weights.bin fails its sha256 checksum"):
         efs_store(tmp_path / "root").materialize(fake.model)
+    sha256_calls.clear()
     assert image_store(tmp_path / "root").materialize(fake.model)  # build-time verified: sizes only
+    assert sha256_calls == []
 
     weights.write_bytes((fake.source / "weights.bin").read_bytes())
     efs = efs_store(tmp_path / "root")
     efs.materialize(fake.model)
-    weights.write_bytes(os.urandom(50_000))
-    efs.materialize(fake.model)  # hashed once per revision per environment: not again
+    sha256_calls.clear()
+    efs.materialize(fake.model)  # hashed by this environment, stamps unchanged: not again
+    assert sha256_calls == []
+    weights.write_bytes(os.urandom(50_000))  # written since: its stamp moved, so it is hashed
+    with pytest.raises(ModelUnavailableError, match=r"weights.bin fails its sha256 checksum"):
+        efs.materialize(fake.model)
     weights.write_bytes(b"short")
     with pytest.raises(ModelUnavailableError, match=r"incomplete"):  # sizes are checked every time
         efs.materialize(fake.model)
+
+
+def test_a_stamped_marker_spares_the_hash_until_a_file_is_written(
+    fake: Any, tmp_path: Path, store_tools: Any, sha256_calls: list[Path]
+) -> None:
+    lay_out(tmp_path / "root", [fake], store_tools)
+    folder = tmp_path / "root" / fake.model.folder
+    mark_complete(folder, fake.model)  # what the seeder writes once the files verified
+    efs_store(tmp_path / "root").materialize(fake.model)
+    assert sha256_calls == []  # a new environment: the stamps vouch, nothing is hashed
+
+    weights = folder / "weights.bin"
+    weights.write_bytes(os.urandom(50_000))  # in place: same inode, same size
+    with pytest.raises(ModelUnavailableError, match=r"weights.bin fails its sha256 checksum"):
+        efs_store(tmp_path / "root").materialize(fake.model)
+    replacement = folder / "replacement"
+    replacement.write_bytes((fake.source / "weights.bin").read_bytes())
+    replacement.replace(weights)  # the right bytes, in a new file: hashed, and they verify
+    sha256_calls.clear()
+    efs_store(tmp_path / "root").materialize(fake.model)
+    assert [p.name for p in sha256_calls] == ["config.json", "weights.bin"]
+
+
+@pytest.mark.parametrize("marker", ["digests only", "stamps no older than the marker"])
+def test_a_marker_that_cannot_vouch_means_a_hash(
+    marker: str, fake: Any, tmp_path: Path, store_tools: Any, sha256_calls: list[Path]
+) -> None:
+    lay_out(tmp_path / "root", [fake], store_tools)
+    folder = tmp_path / "root" / fake.model.folder
+    mark_complete(folder, fake.model)
+    path = folder / COMPLETE_MARKER
+    if marker == "digests only":  # written by an earlier version
+        path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "stamps"}))
+    else:  # a coarse clock: a write in the same tick as the marker would not move the stamp
+        newest = max(FileStamp.of(folder / f.name).ctime_ns for f in fake.model.files)
+        os.utime(path, ns=(newest, newest))
+    assert is_complete(folder, fake.model)
+    efs_store(tmp_path / "root").materialize(fake.model)
+    assert sorted(p.name for p in sha256_calls) == ["config.json", "weights.bin"]
 
 
 def test_a_manifest_path_outside_the_root_is_refused(fake: Any, tmp_path: Path, store_tools: Any) -> None:
