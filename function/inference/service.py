@@ -165,6 +165,7 @@ class InferenceService:
         (503 with the reason) until its backoff ends, so a broken model costs no store reads.
         """
         stats = self.stats.setdefault(model.model_type, ModelStats())
+        self.cache.note_request(model.model_type)
         handle = self.cache.get(model.key, pin=True)
         if handle is not None:
             stats.hits += 1
@@ -246,10 +247,10 @@ class InferenceService:
         return Loaded(model, lookup.value, lookup.hit, fetch_seconds, lookup.load_seconds)
 
     def _make_disk_room(self, model: ManifestModel) -> None:
-        """Unload least recently used models while their kept files are all that stands between
+        """Unload the least popular models while their kept files are all that stands between
         ``model`` and the local disk budget (S3 store; the others copy nothing)."""
         while self.store.shortfall(model) > 0:
-            if not self.cache.evict_least_recently_used("ephemeral storage", keep=model.key):
+            if not self.cache.evict_least_popular("ephemeral storage", keep=model.key):
                 return  # nothing left to unload: the store refuses with a 503 naming the sizes
 
     def _unloaded(self, eviction: Eviction) -> None:

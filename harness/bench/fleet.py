@@ -8,7 +8,8 @@ budget stays the same in every phase, so the phases answer "what happens to late
 more models behind the same function"; with N = 2 everything fits and loads are rare.
 
 Per phase: hit rate (the response's ``cache_hit``), the same sequence replayed offline through an
-LRU of the same budget (``lru.simulate_lru``, the function's own cost estimate per model),
+LRU of the same budget (``lru.simulate_lru``, the function's own cost estimate per model) and
+through the function's own eviction policy (``lru.simulate_function_cache``),
 p50/p95/p99, loads per minute, ``GET /models`` polled after every miss and every
 ``POLL_EVERY`` requests (peak memory and /tmp against their budgets), the environments that
 started (cold starts, from their logs) and what each request read from the store: what the cost
@@ -43,7 +44,7 @@ from harness.bench.fleet_records import (
     PhaseMemory,
     StoreReads,
 )
-from harness.bench.lru import simulate_lru
+from harness.bench.lru import simulate_function_cache, simulate_lru
 from harness.bench.records import Summary
 from harness.bench.stats import median
 from harness.bench.zipf import zipf_sequence
@@ -391,6 +392,7 @@ def run_phase(
     hits = sum(s.hit for s in ok)
     ideal = simulate_lru(sent, budget_mb * MIB, models.costs, initial=models.eager)
     ideal_in_models = simulate_lru(sent, plan.capacity_models, initial=models.eager[: plan.capacity_models])
+    replayed = simulate_function_cache(sent, budget_mb * MIB, models.costs, initial=models.eager)
     latencies = [s.latency_ms for s in ok]
     statuses = Counter(s.status for s in samples)
     hit_rate = hits / len(ok) if ok else None
@@ -409,6 +411,8 @@ def run_phase(
         ideal_lru=ideal,
         ideal_lru_in_models=ideal_in_models,
         hit_rate_gap_points=None if hit_rate is None else (ideal.hit_rate - hit_rate) * 100,
+        function_policy=replayed,
+        policy_gap_points=None if hit_rate is None else (replayed.hit_rate - hit_rate) * 100,
         loads_per_minute=(len(ok) - hits) / (seconds / 60) if seconds > 0 else None,
         latency_ms=Summary.of(latencies),
         hit_latency_ms=Summary.of([s.latency_ms for s in ok if s.hit]),
@@ -422,7 +426,8 @@ def run_phase(
         distinct_models=len(set(sent)),
     )
     say(
-        f"    fleet N={size}: hit rate {_pct(hit_rate)} (ideal LRU {_pct(ideal.hit_rate)}), "
+        f"    fleet N={size}: hit rate {_pct(hit_rate)} (offline: LRU {_pct(ideal.hit_rate)}, "
+        f"the function's policy {_pct(replayed.hit_rate)}), "
         f"p50 {_ms(out.latency_ms.p50)} / p99 {_ms(out.latency_ms.p99)} ms, "
         f"{out.misses} loads, {out.errors} errors, {seconds:.0f} s"
     )

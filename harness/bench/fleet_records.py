@@ -142,7 +142,11 @@ class FleetPhase(Record):
     hit_rate: float | None = None
     ideal_lru: LruOutcome = field(default_factory=LruOutcome)  # the same budget in bytes
     ideal_lru_in_models: LruOutcome = field(default_factory=LruOutcome)  # the budget's model count
-    hit_rate_gap_points: float | None = None
+    hit_rate_gap_points: float | None = None  # offline LRU - measured, in points
+    # The same sequence through the function's own policy (least asked for first): what the
+    # measured hit rate should equal. None in results recorded before the policy existed.
+    function_policy: LruOutcome | None = optional()
+    policy_gap_points: float | None = optional()  # replayed policy - measured, in points
     loads_per_minute: float | None = None
     latency_ms: Summary = field(default_factory=Summary)
     hit_latency_ms: Summary = field(default_factory=Summary)

@@ -51,6 +51,7 @@ def _phase_rows(run: FleetRun) -> list[list[Any]]:
                 phase.errors,
                 _pct(phase.hit_rate),
                 f"{_pct(phase.ideal_lru.hit_rate)} / {_pct(phase.ideal_lru_in_models.hit_rate)}",
+                "-" if phase.function_policy is None else _pct(phase.function_policy.hit_rate),
                 _ms(latency.p50),
                 _ms(latency.p95),
                 _ms(latency.p99),
@@ -70,6 +71,7 @@ FLEET_HEADER = (
     "errors",
     "hit rate",
     "ideal LRU: budget / in models",
+    "function's policy, replayed",
     "p50 ms",
     "p95 ms",
     "p99 ms",
@@ -110,7 +112,10 @@ def fleet_section(fleet: Fleet) -> str:
     parts.append(
         "Hit rate: answers with `cache_hit` true. Ideal LRU: the same request sequence replayed offline "
         "through an LRU with the same byte budget and the function's per-model cost estimate, and through "
-        "one holding the budget's number of models. Load / forward: the median fetch + load of the misses "
+        "one holding the budget's number of models. The function's policy: the same sequence replayed "
+        "through the function's own eviction order (`inference.cache.Popularity`: the least asked-for model "
+        "first, the least recent among equals), which the measured hit rate should equal. "
+        "Load / forward: the median fetch + load of the misses "
         "and the median inference of all answers. Memory and /tmp: the peak "
         "of `GET /models`, polled after every miss and every 50 requests."
     )

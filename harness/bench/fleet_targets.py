@@ -2,7 +2,9 @@
 
 - 0 errors over 2,000 Zipf requests;
 - memory, and /tmp where the store has one (S3), never over budget at the peak (``GET /models``);
-- hit rate within 5 points of the offline LRU on the same sequence and budget;
+- hit rate within 5 points of the offline LRU on the same sequence and budget, read as "not more
+  than 5 points below it" (the function's own policy beats LRU under Zipf), and within 5 points of
+  that policy replayed offline;
 - p99 <= one model load + one forward + 100 ms (medians measured in the same phase);
 - on EFS: p50 at the largest N within 1.5x of the smallest N's (loads are rare under Zipf).
 """
@@ -10,7 +12,7 @@
 from __future__ import annotations
 
 from harness.bench.fleet import P99_SLACK_MS
-from harness.bench.fleet_records import FleetRun
+from harness.bench.fleet_records import FleetPhase, FleetRun
 from harness.bench.fleet_report import Fleet, fleet_runs
 from harness.bench.targets import TargetCheck
 
@@ -33,6 +35,24 @@ def _budget_check(label: str, name: str, used: int | None, budget: int | None, n
         return TargetCheck(name, label, "<= budget", "not measured", None, "fleet")
     return TargetCheck(
         name, label, "<= budget", f"peak {_mb(used)} of {_mb(budget)}{note}", used <= budget, "fleet"
+    )
+
+
+def hit_rate_check(label: str, phase: FleetPhase, note: str) -> TargetCheck:
+    """Within 5 points of the offline LRU, read as the issue means it: the cache does not do worse
+    than a perfect LRU would. The function evicts the least asked-for model first, which beats LRU
+    under Zipf, so the rate is also held to within 5 points of that policy replayed offline."""
+    hit_rate, lru, policy = phase.hit_rate, phase.ideal_lru.hit_rate, phase.function_policy
+    name, goal = "fleet: hit rate vs the offline LRU", f"at most {HIT_RATE_POINTS:g} points below"
+    if hit_rate is None or phase.hit_rate_gap_points is None:
+        return TargetCheck(name, label, goal, "not measured", None, "fleet")
+    shown = f"{hit_rate * 100:.1f}% vs LRU {lru * 100:.1f}%"
+    met = phase.hit_rate_gap_points <= HIT_RATE_POINTS
+    if policy is not None and phase.policy_gap_points is not None:
+        shown += f", its policy {policy.hit_rate * 100:.1f}%"
+        met = met and abs(phase.policy_gap_points) <= HIT_RATE_POINTS
+    return TargetCheck(
+        name, label, f"{goal}; within {HIT_RATE_POINTS:g} of its policy", shown + note, met, "fleet"
     )
 
 
@@ -69,19 +89,7 @@ def _variant_checks(run: FleetRun) -> list[TargetCheck]:
                 note,
             )
         )
-    gap, hit_rate, ideal = phase.hit_rate_gap_points, phase.hit_rate, phase.ideal_lru.hit_rate
-    checks.append(
-        TargetCheck(
-            "fleet: hit rate vs the offline LRU",
-            label,
-            f"within {HIT_RATE_POINTS:g} points",
-            "not measured"
-            if gap is None or hit_rate is None
-            else f"{hit_rate * 100:.1f}% vs {ideal * 100:.1f}%{note}",
-            None if gap is None else abs(gap) <= HIT_RATE_POINTS,
-            "fleet",
-        )
-    )
+    checks.append(hit_rate_check(label, phase, note))
     p99, goal = phase.latency_ms.p99, phase.p99_goal_ms
     checks.append(
         TargetCheck(

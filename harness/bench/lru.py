@@ -1,10 +1,12 @@
-"""The ideal LRU hit rate of a request sequence, computed offline.
+"""The hit rate of a request sequence through a model cache, computed offline.
 
-The fleet scenario compares the function's measured hit rate with what a perfect LRU of the same
-capacity gets on the same sequence. ``simulate_lru`` follows the function's cache policy
-(``inference.cache.ModelCache``): room is made before a load by evicting the least recently used
-entries, an entry costs its estimated bytes (or 1, for a capacity counted in models), and an item
-that alone exceeds the capacity is never cached. The function's eager models start loaded.
+The fleet scenario compares the function's measured hit rate with two replays of the same
+sequence at the same capacity: a perfect LRU (``simulate_lru``, the yardstick the issue names and
+SageMaker multi-model endpoints use), and the function's own policy (``simulate_function_cache``:
+least asked for first, through ``inference.cache.Popularity`` itself), which the measured rate
+should match. Both follow ``inference.cache.ModelCache`` otherwise: room is made before a load,
+an entry costs its estimated bytes (or 1, for a capacity counted in models), an item that alone
+exceeds the capacity is never cached, and the function's eager models start loaded.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from inference.cache import Popularity
 
 from harness.bench.jsonrecord import Record
 
@@ -43,14 +47,40 @@ def simulate_lru(
     ``initial``: items loaded before the first request (the eager models), oldest first; those
     that do not fit are skipped, as the function's init would evict or refuse them.
     """
+    return _replay(sequence, capacity, costs, initial, popularity=None)
+
+
+def simulate_function_cache(
+    sequence: Sequence[str],
+    capacity: int,
+    costs: Mapping[str, int] | None = None,
+    initial: Iterable[str] = (),
+) -> LruOutcome:
+    """``simulate_lru`` with the function's eviction order: every request counted in a fresh
+    ``Popularity``, the least asked-for entry evicted first (the least recent among equals)."""
+    return _replay(sequence, capacity, costs, initial, popularity=Popularity())
+
+
+def _replay(
+    sequence: Sequence[str],
+    capacity: int,
+    costs: Mapping[str, int] | None,
+    initial: Iterable[str],
+    popularity: Popularity | None,
+) -> LruOutcome:
     if capacity < 1:
         raise ValueError("the LRU capacity must be at least 1")
 
     def cost(item: str) -> int:
         return 1 if costs is None else int(costs[item])
 
-    cache: OrderedDict[str, int] = OrderedDict()
+    cache: OrderedDict[str, int] = OrderedDict()  # least recently used first
     used = peak = evictions = hits = 0
+
+    def victim() -> str:
+        if popularity is None:
+            return next(iter(cache))
+        return popularity.victim((item, item) for item in cache) or next(iter(cache))
 
     def admit(item: str) -> None:
         nonlocal used, peak, evictions
@@ -58,8 +88,7 @@ def simulate_lru(
         if size > capacity:
             return
         while cache and used + size > capacity:
-            _, freed = cache.popitem(last=False)
-            used -= freed
+            used -= cache.pop(victim())
             evictions += 1
         cache[item] = size
         used += size
@@ -70,6 +99,8 @@ def simulate_lru(
             admit(item)
     evictions = 0  # the init's own evictions are not the traffic's
     for item in sequence:
+        if popularity is not None:
+            popularity.note(item, len(cache))
         if item in cache:
             cache.move_to_end(item)
             hits += 1

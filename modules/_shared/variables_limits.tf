@@ -24,7 +24,7 @@ variable "request_limits" {
 }
 
 variable "model_memory_budget_mb" {
-  description = "Memory in MB the function's in-memory model cache may hold (least recently used models are unloaded beyond it). null derives it from memory_size (memory_size - 640 MB for the runtime itself). Sets MODEL_MEMORY_BUDGET_MB."
+  description = "Memory in MB the function's in-memory model cache may hold (the least asked-for models are unloaded beyond it). null derives it from memory_size (memory_size - 640 MB for the runtime itself). Sets MODEL_MEMORY_BUDGET_MB."
   type        = number
   default     = null
 

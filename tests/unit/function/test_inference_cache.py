@@ -1,9 +1,16 @@
-"""The in-memory LRU: budget, eviction order, reloads, revisions, cost estimate."""
+"""The in-memory cache: budget, eviction order (least asked for, then LRU), reloads, revisions, cost."""
 
 from __future__ import annotations
 
 import pytest
-from inference.cache import PER_MODEL_OVERHEAD, BudgetBusyError, ModelCache, OverBudgetError, model_cost
+from inference.cache import (
+    PER_MODEL_OVERHEAD,
+    BudgetBusyError,
+    ModelCache,
+    OverBudgetError,
+    Popularity,
+    model_cost,
+)
 from inference.contract import FileDigest, ManifestModel
 
 MB = 1024 * 1024
@@ -160,11 +167,43 @@ def test_evicting_the_least_recently_used_skips_pins_and_the_kept_key_and_report
     cache.get_or_load("b:1", "b", 10 * MB, loader("b:1"), info="model b")
     cache.get_or_load("c:1", "c", 10 * MB, loader("c:1"), info="model c")
     assert cache.pin("a:1") and not cache.pin("zzz")
-    assert cache.evict_least_recently_used("ephemeral storage", keep="b:1") is True
+    assert cache.evict_least_popular("ephemeral storage", keep="b:1") is True
     assert cache.keys() == ["a:1", "b:1"]
     assert [(e.key, e.model_type, e.reason, e.info) for e in seen] == [
         ("c:1", "c", "ephemeral storage", "model c")
     ]
     assert seen[0].seconds >= 0
-    assert cache.evict_least_recently_used("x", keep="b:1") is False  # a is pinned
+    assert cache.evict_least_popular("x", keep="b:1") is False  # a is pinned
     assert cache.cost_of("b:1") == 10 * MB and cache.cost_of("c:1") == 0
+
+
+def ask(cache: ModelCache[str], loader: Loader, key: str, cost: int = 40 * MB) -> bool:
+    """What the service does per request: count it, then get or load."""
+    cache.note_request(key.split(":")[0])
+    return fill(cache, loader, key, cost)
+
+
+def test_the_least_asked_for_model_goes_first_not_the_least_recent() -> None:
+    cache: ModelCache[str] = ModelCache(100 * MB)
+    loader = Loader(cache)
+    for key in ("a:1", "a:1", "a:1", "b:1"):  # a asked three times, b once and more recently
+        ask(cache, loader, key)
+    assert ask(cache, loader, "c:1") is False  # room for two: b goes, although a is older
+    assert cache.evictions == [("b:1", "memory budget")] and cache.keys() == ["a:1", "c:1"]
+    assert ask(cache, loader, "b:1") is False  # b and c asked once each now: the older, c, goes
+    assert cache.keys() == ["a:1", "b:1"] and cache.evictions[-1] == ("c:1", "memory budget")
+    assert cache.popularity.counts == {"a": 3, "b": 2, "c": 1}
+
+
+def test_counts_halve_so_a_model_no_longer_asked_for_loses_its_claim() -> None:
+    popularity = Popularity(aging_per_slot=4)
+    for _ in range(7):
+        popularity.note("old", slots=2)  # the 8th request (4 per slot x 2 slots) halves
+    popularity.note("new", slots=2)
+    assert popularity.counts == {"old": 3}  # 7 // 2; new's single request halves to nothing
+    for _ in range(8):
+        popularity.note("new", slots=2)
+    assert popularity.counts == {"old": 1, "new": 4}
+    assert popularity.victim([("old:1", "old"), ("new:1", "new")]) == "old:1"
+    assert popularity.victim([("x:1", "x"), ("y:1", "y")]) == "x:1"  # equals: least recent first
+    assert popularity.victim([]) is None

@@ -97,6 +97,7 @@ def test_churn_with_a_broken_model(fleet_root: Path, car: tuple[str, str]) -> No
     asked["bad"] += 1
     assert store.reads["bad"] == 2  # tried again once the wait was over
 
+    assert service.cache.popularity.counts == dict(asked)  # every request counts once, refused or not
     listing = service.list_models()
     models = listing["models"]
     for model_type, count in asked.items():
