@@ -211,6 +211,24 @@ def test_least_recently_used_folders_are_evicted_when_ephemeral_storage_would_ov
     assert kept == {a.model.folder, c.model.folder}
 
 
+def test_a_model_leaving_memory_counts_as_just_used_so_its_folder_is_not_the_first_to_go(
+    bucket: str, publish: Any, fake_model_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    sizes = {"config.json": 700, "weights.bin": 400 * KB}
+    a, b, c = (fake_model_factory(mt, sizes) for mt in ("ma", "mb", "mc"))
+    publish(bucket, PREFIX, [a, b, c])
+    store = make_store(bucket, tmp_path / "cache", ephemeral_storage_mb=1)  # room for two
+    store.materialize(a.model)
+    store.loaded(a.model)  # a answers from memory from now on: its marker is never touched
+    time.sleep(0.02)
+    store.materialize(b.model)  # loaded and unloaded again since: not in memory
+    time.sleep(0.02)
+    store.unloaded(a.model)  # a leaves memory after serving requests all along
+    store.materialize(c.model)
+    kept = {f.path.relative_to(tmp_path / "cache").as_posix() for f in store.cached_folders()}
+    assert kept == {a.model.folder, c.model.folder}  # b went, the least recently used
+
+
 def test_a_model_larger_than_ephemeral_storage_is_refused_without_evicting(
     bucket: str, publish: Any, fake_model_factory: Callable[..., Any], tmp_path: Path
 ) -> None:
