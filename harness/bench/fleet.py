@@ -350,15 +350,30 @@ def _store_reads(
     )
 
 
-def _load_and_forward(samples: Sequence[Sample]) -> dict[str, float | None]:
-    """One model load (median fetch + load of the misses) and one forward (median inference of
-    all answers): the p99 target's terms."""
-    loads = [s.fetch_ms + s.load_ms for s in samples if s.ok and not s.hit]
+def _request_downloads(models: FleetModels, environments: PhaseEnvironments) -> int:
+    """The S3 downloads the requests made: those logged, less each cold start's eager models."""
+    logged = sum(environments.downloads.values())
+    return max(0, logged - environments.started * len(models.eager)) if logged else 0
+
+
+def _load_and_forward(samples: Sequence[Sample], downloads: int = 0) -> dict[str, float | None]:
+    """One model load and one forward (median inference of all answers): the p99 target's terms.
+
+    A load is the median fetch + load of the misses. On a store that copies (S3), a load from the
+    store is a download: the median is then of the misses that downloaded, the ``downloads``
+    misses whose fetch took longest (a fetch from the /tmp copy is a few stat calls, a download
+    of 80 MB tens of ms or more); the median over every miss is kept beside it.
+    """
+    misses = [s for s in samples if s.ok and not s.hit]
     forwards = [s.inference_ms for s in samples if s.ok]
-    load = median(loads) if loads else None
+    every_miss = median([s.fetch_ms + s.load_ms for s in misses]) if misses else None
+    downloaded = sorted(misses, key=lambda s: s.fetch_ms)[-downloads:] if downloads > 0 else []
+    load = median([s.fetch_ms + s.load_ms for s in downloaded]) if downloaded else every_miss
     forward = median(forwards) if forwards else None
     return {
         "load_ms": load,
+        "miss_load_ms": every_miss,
+        "load_counts_downloads": bool(downloaded),
         "forward_ms": forward,
         "p99_goal_ms": None if load is None or forward is None else load + forward + P99_SLACK_MS,
     }
@@ -418,7 +433,7 @@ def run_phase(
         hit_latency_ms=Summary.of([s.latency_ms for s in ok if s.hit]),
         miss_latency_ms=Summary.of([s.latency_ms for s in ok if not s.hit]),
         server_ms_mean=_mean([s.fetch_ms + s.load_ms + s.inference_ms for s in ok]),
-        **_load_and_forward(samples),
+        **_load_and_forward(samples, _request_downloads(models, environments)),
         memory=_memory(polls + ([read_poll(final.body)] if final.ok else [])),
         function_counters=function_counters(final.body) if final.ok else {},
         environments=environments,

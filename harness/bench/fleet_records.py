@@ -152,7 +152,9 @@ class FleetPhase(Record):
     hit_latency_ms: Summary = field(default_factory=Summary)
     miss_latency_ms: Summary = field(default_factory=Summary)
     server_ms_mean: float | None = None
-    load_ms: float | None = None  # median fetch + load of the misses
+    load_ms: float | None = None  # median fetch + load of the misses (S3: of those that downloaded)
+    miss_load_ms: float | None = optional()  # median fetch + load of every miss
+    load_counts_downloads: bool = optional(False)  # load_ms is of the misses that downloaded
     forward_ms: float | None = None  # median inference of all answers
     p99_goal_ms: float | None = None
     memory: PhaseMemory = field(default_factory=PhaseMemory)

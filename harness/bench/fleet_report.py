@@ -115,7 +115,8 @@ def fleet_section(fleet: Fleet) -> str:
         "one holding the budget's number of models. The function's policy: the same sequence replayed "
         "through the function's own eviction order (`inference.cache.Popularity`: the least asked-for model "
         "first, the least recent among equals), which the measured hit rate should equal. "
-        "Load / forward: the median fetch + load of the misses "
+        "Load / forward: the median fetch + load of the misses (on S3, of the misses that downloaded: "
+        "a load from the store) "
         "and the median inference of all answers. Memory and /tmp: the peak "
         "of `GET /models`, polled after every miss and every 50 requests."
     )

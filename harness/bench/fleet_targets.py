@@ -5,7 +5,8 @@
 - hit rate within 5 points of the offline LRU on the same sequence and budget, read as "not more
   than 5 points below it" (the function's own policy beats LRU under Zipf), and within 5 points of
   that policy replayed offline;
-- p99 <= one model load + one forward + 100 ms (medians measured in the same phase);
+- p99 <= one model load + one forward + 100 ms (medians measured in the same phase; on S3 a load
+  from the store is a download + load, the median of the misses that downloaded);
 - on EFS: p50 at the largest N within 1.5x of the smallest N's (loads are rare under Zipf).
 """
 
@@ -98,7 +99,8 @@ def _variant_checks(run: FleetRun) -> list[TargetCheck]:
             f"<= load + forward + {P99_SLACK_MS:g} ms",
             "not measured"
             if p99 is None or goal is None
-            else f"p99 {p99:.0f} ms vs {goal:.0f} ms ({phase.load_ms:.0f} + {phase.forward_ms:.0f} + "
+            else f"p99 {p99:.0f} ms vs {goal:.0f} ms ({phase.load_ms:.0f}"
+            f"{' download + load' if phase.load_counts_downloads else ''} + {phase.forward_ms:.0f} + "
             f"{P99_SLACK_MS:g}){note}",
             None if p99 is None or goal is None else p99 <= goal,
             "fleet",

@@ -242,7 +242,25 @@ def test_store_reads_count_loads_and_logged_downloads() -> None:
     assert reads.bytes_loaded == models.file_bytes["qa-000"] + models.file_bytes["qa-001"]
     assert (reads.downloads, reads.bytes_downloaded, reads.s3_gets) == (3, 123, 4)
     assert reads.per_cold_start == ColdStartReads(bytes=models.file_bytes["qa-000"], s3_gets=11)
-    assert fleet._load_and_forward(samples) == {"load_ms": 775.0, "forward_ms": 30.0, "p99_goal_ms": 905.0}
+    assert fleet._request_downloads(models, environments) == 2  # the cold start's eager download apart
+    assert fleet._load_and_forward(samples) == {
+        "load_ms": 775.0,
+        "miss_load_ms": 775.0,
+        "load_counts_downloads": False,
+        "forward_ms": 30.0,
+        "p99_goal_ms": 905.0,
+    }
+
+
+def test_on_s3_one_load_is_the_median_of_the_misses_that_downloaded() -> None:
+    def miss(fetch_ms: float, load_ms: float) -> fleet.Sample:
+        return fleet.Sample(0, "qa-001", 200, fetch_ms + load_ms + 40.0, False, fetch_ms, load_ms, 30.0)
+
+    from_tmp = [miss(0.5, 80.0), miss(0.4, 90.0), miss(0.6, 70.0)]  # /tmp had the files
+    downloaded = [miss(300.0, 80.0), miss(320.0, 100.0)]
+    terms = fleet._load_and_forward([*from_tmp, *downloaded], downloads=2)
+    assert terms["load_ms"] == 400.0 and terms["load_counts_downloads"] is True
+    assert terms["miss_load_ms"] == 90.4 and terms["p99_goal_ms"] == 400.0 + 30.0 + fleet.P99_SLACK_MS
 
 
 class _FailingApi(BaseHTTPRequestHandler):
