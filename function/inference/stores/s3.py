@@ -284,9 +284,9 @@ class S3Store(ModelStore):
                 touch(marker)
                 return folder
             needed = self._needed(model, folder)
-            self._make_room(model, needed=needed, keep=folder)
+            used = self._make_room(model, needed=needed, keep=folder)
             # The most /tmp will hold: what is there now plus what the download writes.
-            self.peak_bytes = max(self.peak_bytes, self.used_bytes() + needed)
+            self.peak_bytes = max(self.peak_bytes, used + needed)
             downloaded = download_model(self.client, self.bucket, self.prefix, model, folder, self.transfer)
             touch(marker)
             logger.info(
@@ -327,7 +327,7 @@ class S3Store(ModelStore):
     def disk_usage(self) -> DiskUsage:
         used = self.used_bytes()
         self.peak_bytes = max(self.peak_bytes, used)
-        return DiskUsage(used_bytes=used, budget_bytes=self.cache_limit(), peak_bytes=self.peak_bytes)
+        return DiskUsage(used_bytes=used, budget_bytes=self.cache_limit(used), peak_bytes=self.peak_bytes)
 
     def _needed(self, model: ManifestModel, folder: Path) -> int:
         present = sum(
@@ -346,19 +346,23 @@ class S3Store(ModelStore):
             folders = self.cached_folders()
             own = sum(f.size for f in folders if f.path == folder)
             held = sum(f.size for f in folders if f.path in self._in_memory and f.path != folder)
-            needed, limit = self._needed(model, folder), self.cache_limit()
+            needed, limit = self._needed(model, folder), self.cache_limit(sum(f.size for f in folders))
             if needed + own > limit:
                 return 0
             return max(needed + own + held - limit, 0)
 
-    def cache_limit(self) -> int:
+    def cache_limit(self, used: int | None = None) -> int:
         """Bytes the cache may occupy: EPHEMERAL_STORAGE_MB (less headroom) when set, and never
         more than the disk allows now. Other files in /tmp (the function's own, a library's) take
         room the setting does not know of: with /tmp filled by them, the limit from the setting
         alone let a download start and fail on ENOSPC halfway, with a message about the download
-        instead of the room; now the model is refused before a byte is written."""
+        instead of the room; now the model is refused before a byte is written.
+
+        ``used``: the cache's bytes when the caller has just summed ``cached_folders()`` (the same
+        walk of the cache folder; without it the limit walks the folder itself)."""
         usage = shutil.disk_usage(self.cache_dir)
-        allowed = tree_bytes(self.cache_dir) + usage.free - min(MAX_HEADROOM, usage.total // 10)
+        held = tree_bytes(self.cache_dir) if used is None else used
+        allowed = held + usage.free - min(MAX_HEADROOM, usage.total // 10)
         if self.ephemeral_storage_mb:
             capacity = self.ephemeral_storage_mb * MIB
             return min(capacity - min(MAX_HEADROOM, capacity // 10), allowed)
@@ -382,12 +386,13 @@ class S3Store(ModelStore):
             found.append(CachedFolder(path, size, last_used))
         return sorted(found, key=lambda f: f.last_used)
 
-    def _make_room(self, model: ManifestModel, needed: int, keep: Path) -> None:
-        limit = self.cache_limit()
+    def _make_room(self, model: ManifestModel, needed: int, keep: Path) -> int:
+        """Evict folders until ``needed`` more bytes fit; returns the bytes the cache holds then."""
         folders = self.cached_folders()
         used = sum(f.size for f in folders)
+        limit = self.cache_limit(used)
         if used + needed <= limit:
-            return
+            return used
         # A loaded model's files stay: their blocks are not free while it is mapped (see above).
         evictable = [f for f in folders if f.path != keep and f.path not in self._in_memory]
         floor = used - sum(f.size for f in evictable)
@@ -410,4 +415,5 @@ class S3Store(ModelStore):
                 },
             )
             if used + needed <= limit:
-                return
+                return used
+        return used
