@@ -195,13 +195,21 @@ def test_the_manifest_is_read_from_the_prefix_and_failures_are_typed(
         store.read_manifest()
 
 
-def test_least_recently_used_folders_are_evicted_when_ephemeral_storage_would_overflow(
+@pytest.fixture
+def room_for_two(
     bucket: str, publish: Any, fake_model_factory: Callable[..., Any], tmp_path: Path
-) -> None:
+) -> tuple[S3Store, Any, Any, Any]:
+    """Three published models of about 400 KB and a store whose /tmp holds two of them."""
     sizes = {"config.json": 700, "weights.bin": 400 * KB}
     a, b, c = (fake_model_factory(mt, sizes) for mt in ("ma", "mb", "mc"))
     publish(bucket, PREFIX, [a, b, c])
-    store = make_store(bucket, tmp_path / "cache", ephemeral_storage_mb=1)  # room for two
+    return make_store(bucket, tmp_path / "cache", ephemeral_storage_mb=1), a, b, c
+
+
+def test_least_recently_used_folders_are_evicted_when_ephemeral_storage_would_overflow(
+    room_for_two: tuple[S3Store, Any, Any, Any], tmp_path: Path
+) -> None:
+    store, a, b, c = room_for_two
     limit = store.cache_limit()
     for fake in (a, b, a, c):  # a is used again after b, so b is the least recently used
         store.materialize(fake.model)
@@ -212,12 +220,9 @@ def test_least_recently_used_folders_are_evicted_when_ephemeral_storage_would_ov
 
 
 def test_a_model_leaving_memory_counts_as_just_used_so_its_folder_is_not_the_first_to_go(
-    bucket: str, publish: Any, fake_model_factory: Callable[..., Any], tmp_path: Path
+    room_for_two: tuple[S3Store, Any, Any, Any], tmp_path: Path
 ) -> None:
-    sizes = {"config.json": 700, "weights.bin": 400 * KB}
-    a, b, c = (fake_model_factory(mt, sizes) for mt in ("ma", "mb", "mc"))
-    publish(bucket, PREFIX, [a, b, c])
-    store = make_store(bucket, tmp_path / "cache", ephemeral_storage_mb=1)  # room for two
+    store, a, b, c = room_for_two
     store.materialize(a.model)
     store.loaded(a.model)  # a answers from memory from now on: its marker is never touched
     time.sleep(0.02)
@@ -323,14 +328,11 @@ def test_a_real_model_is_served_from_s3_and_a_cold_start_reuses_tmp(
 
 
 def test_a_loaded_models_folder_is_never_evicted_and_the_shortfall_says_what_to_unload(
-    bucket: str, publish: Any, fake_model_factory: Callable[..., Any], tmp_path: Path
+    room_for_two: tuple[S3Store, Any, Any, Any], tmp_path: Path
 ) -> None:
     """A loaded torch model keeps its weights mapped: deleting its folder would free nothing, so
     the store keeps it and reports the bytes that only unloading can free."""
-    sizes = {"config.json": 700, "weights.bin": 400 * KB}
-    a, b, c = (fake_model_factory(mt, sizes) for mt in ("ma", "mb", "mc"))
-    publish(bucket, PREFIX, [a, b, c])
-    store = make_store(bucket, tmp_path / "cache", ephemeral_storage_mb=1)  # room for two
+    store, a, b, c = room_for_two
     for fake in (a, b):
         store.materialize(fake.model)
         store.loaded(fake.model)
