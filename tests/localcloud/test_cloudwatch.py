@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness.localcloud.cloudwatch.reader import lambda_logs, tail_logs
+from harness.localcloud.cloudwatch.reader import event_order, lambda_logs, tail_logs
 from tests.awscli import aws_cli as run_aws_cli
 
 from .conftest import Cloud
@@ -59,7 +59,7 @@ def _messages(cloud: Cloud, function: str) -> list[str]:
         events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}")["events"]
     except logs.exceptions.ResourceNotFoundException:
         return []
-    return [event["message"] for event in sorted(events, key=lambda e: (e["timestamp"], e["eventId"]))]
+    return [event["message"] for event in sorted(events, key=event_order)]
 
 
 def _reports(cloud: Cloud, function: str, count: int) -> list[re.Match[str]]:

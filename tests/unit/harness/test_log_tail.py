@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from harness.errors import HarnessError
-from harness.localcloud.cloudwatch.reader import TailCursor, since_ms, tail_line, tail_logs
+from harness.localcloud.cloudwatch.reader import TailCursor, event_order, since_ms, tail_line, tail_logs
 
 STREAM = "2026/12/02/[$LATEST]" + "a" * 32
 
@@ -97,3 +97,14 @@ def test_tail_line_is_timestamp_stream_message() -> None:
     assert tail_line(_event(1_764_662_400_123, "a", "REPORT RequestId: x")) == (
         f"2025-12-02T08:00:00.123000+00:00 {STREAM} REPORT RequestId: x"
     )
+
+
+def test_events_of_one_millisecond_keep_the_order_they_were_put_past_a_digit() -> None:
+    # moto's ids count up as decimal text: compared as text, "100" sorted before "99"
+    events = [
+        _event(7, "100", "END"),
+        _event(7, "99", "START"),
+        _event(6, "101", "earlier"),
+        _event(7, "101"),
+    ]
+    assert [e["eventId"] for e in sorted(events, key=event_order)] == ["101", "99", "100", "101"]
