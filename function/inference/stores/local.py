@@ -61,18 +61,25 @@ class LocalStore(ModelStore):
         return folder
 
     def _problems(self, folder: Path, model: ManifestModel) -> list[str]:
-        """Why the files are not the manifest's: sizes always, the sha256 when no stamp vouches."""
-        files = [(file, safe_join(folder, file.name, model)) for file in model.files]
-        problems = [p for file, path in files if (p := file_problem(path, file, check_sha256=False))]
-        if problems or not self.check_sha256:
-            return problems
-        identity = (model.folder, model.files)
+        """Why the files are not the manifest's: sizes always, the sha256 when no stamp vouches.
+
+        One ``stat`` per file gives both the size and the stamp (on EFS each is a round trip to
+        the server); ``file_problem`` says what is wrong only when something is."""
+        paths = [(file, safe_join(folder, file.name, model)) for file in model.files]
         stamps = stamps_of(folder, model)
+        if stamps is None or any(stamps[file.name].size != file.size for file in model.files):
+            problems = [p for file, path in paths if (p := file_problem(path, file, check_sha256=False))]
+            if problems:
+                return problems
+            stamps = None  # the files changed between the two looks: hash them, remember nothing
+        if not self.check_sha256:
+            return []
+        identity = (model.folder, model.files)
         if stamps is not None and (
             self._hashed.get(identity) == stamps or verified_unchanged(folder, model, stamps)
         ):
             return []
-        problems = [p for file, path in files if (p := file_problem(path, file))]
+        problems = [p for file, path in paths if (p := file_problem(path, file))]
         if not problems and stamps is not None:
             self._hashed[identity] = stamps
         return problems
