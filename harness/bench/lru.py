@@ -47,7 +47,7 @@ def simulate_lru(
     ``initial``: items loaded before the first request (the eager models), oldest first; those
     that do not fit are skipped, as the function's init would evict or refuse them.
     """
-    return _replay(sequence, capacity, costs, initial, popularity=None)
+    return _replay(sequence, capacity, costs, initial, count_requests=False)
 
 
 def simulate_function_cache(
@@ -58,7 +58,7 @@ def simulate_function_cache(
 ) -> LruOutcome:
     """``simulate_lru`` with the function's eviction order: every request counted in a fresh
     ``Popularity``, the least asked-for entry evicted first (the least recent among equals)."""
-    return _replay(sequence, capacity, costs, initial, popularity=Popularity())
+    return _replay(sequence, capacity, costs, initial, count_requests=True)
 
 
 def _replay(
@@ -66,21 +66,19 @@ def _replay(
     capacity: int,
     costs: Mapping[str, int] | None,
     initial: Iterable[str],
-    popularity: Popularity | None,
+    count_requests: bool,
 ) -> LruOutcome:
+    """The replay; a ``Popularity`` that counts no request evicts in plain LRU order, as the
+    function's cache does before its first request."""
     if capacity < 1:
         raise ValueError("the LRU capacity must be at least 1")
 
     def cost(item: str) -> int:
         return 1 if costs is None else int(costs[item])
 
+    popularity = Popularity()
     cache: OrderedDict[str, int] = OrderedDict()  # least recently used first
     used = peak = evictions = hits = 0
-
-    def victim() -> str:
-        if popularity is None:
-            return next(iter(cache))
-        return popularity.victim((item, item) for item in cache) or next(iter(cache))
 
     def admit(item: str) -> None:
         nonlocal used, peak, evictions
@@ -88,7 +86,9 @@ def _replay(
         if size > capacity:
             return
         while cache and used + size > capacity:
-            used -= cache.pop(victim())
+            victim = popularity.victim((entry, entry) for entry in cache)
+            assert victim is not None  # the cache is not empty
+            used -= cache.pop(victim)
             evictions += 1
         cache[item] = size
         used += size
@@ -99,7 +99,7 @@ def _replay(
             admit(item)
     evictions = 0  # the init's own evictions are not the traffic's
     for item in sequence:
-        if popularity is not None:
+        if count_requests:
             popularity.note(item, len(cache))
         if item in cache:
             cache.move_to_end(item)
